@@ -1,0 +1,58 @@
+"""One error shape for the whole HTTP surface: `{"error": code, "message": sentence, "field"?: name}`.
+
+LangGraph clients read `detail`, so it is included too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message, "detail": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = _field_name(tuple(first.get("loc", ())))
+        message = f"{field}: {first.get('msg', 'invalid value')}"
+        return JSONResponse(
+            {"error": "invalid_request", "message": message, "detail": message, "field": field,
+             "errors": [{"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg")} for e in exc.errors()]},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        return JSONResponse({"error": code, "message": message, "detail": message}, status_code=exc.status_code)

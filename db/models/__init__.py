@@ -1,0 +1,29 @@
+"""Every table of the product. Import from here so Alembic sees the whole metadata."""
+
+from db.models.audit import AuditLog
+from db.models.base import Base
+from db.models.bulk import BulkOperation, BulkRecipient
+from db.models.documents import AnalysisResult, Document
+from db.models.envelopes import Envelope, Recipient, WebhookEvent
+from db.models.identity import ApiCredential, ApiKey, Profile, UserPreferences
+
+# Tables whose rows belong to one user, with the column that says whose. RLS is enabled and forced on each.
+USER_OWNED: dict[str, str] = {
+    "profiles": "id",
+    "api_credentials": "user_id",
+    "api_keys": "user_id",
+    "user_preferences": "user_id",
+    "envelopes": "user_id",
+    "recipients": "user_id",
+    "documents": "user_id",
+    "analysis_results": "user_id",
+    "bulk_operations": "user_id",
+    "bulk_recipients": "user_id",
+    "audit_log": "user_id",
+    "webhook_events": "user_id",
+}
+
+__all__ = [
+    "AnalysisResult", "ApiCredential", "ApiKey", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
+    "Document", "Envelope", "Profile", "Recipient", "USER_OWNED", "UserPreferences", "WebhookEvent",
+]

@@ -1,0 +1,211 @@
+"""All configuration in one place.
+
+Every knob the product has is a field here, read from the environment (or `.env`). Modules never read
+`os.environ` themselves, so a bad value is caught once, at start-up, with a one-line message
+(see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+OFFLINE_MODEL = "offline-planner"
+
+
+class SettingsError(Exception):
+    """A configuration problem, phrased for a person in one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="Owner connection (migrations). Unset: embedded Postgres under DATA_DIR.",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        description="Connection for the RLS-bound app role. Unset: DATABASE_URL with user dsa_app.",
+    )
+    webhook_database_url: str | None = Field(
+        default=None,
+        description="Connection for the webhook worker role. Unset: DATABASE_URL with user dsa_webhook.",
+    )
+    db_role_password: str | None = Field(
+        default=None, description="Password given to the dsa_app and dsa_webhook roles (password auth servers)."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: str | None = Field(default=None, description="Unset: in-process bus, cache and locks.")
+    data_dir: Path = Field(default=Path("./.data"))
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8123, ge=1, le=65535)
+    public_url: AnyHttpUrl | None = Field(default=None, description="How DocuSign and browsers reach us.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=25_000_000, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- auth ------------------------------------------------------------------------------------------
+    auth_jwt_secret: str | None = Field(default=None, description="HS256 secret. Unset: kept in DATA_DIR.")
+    auth_jwt_issuer: str | None = None
+    auth_jwt_audience: str | None = None
+    auth_jwks_url: AnyHttpUrl | None = None
+    auth_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+    # --- model -----------------------------------------------------------------------------------------
+    openai_api_key: str | None = None
+    openai_base_url: str | None = Field(default=None, description="Unset with no key: the offline model.")
+    model: str | None = None
+    model_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+    # --- DocuSign --------------------------------------------------------------------------------------
+    docusign_integration_key: str | None = None
+    docusign_secret_key: str | None = None
+    docusign_user_id: str | None = Field(default=None, description="Impersonated user for the JWT grant.")
+    docusign_private_key_path: Path | None = None
+    docusign_oauth_base_url: str | None = Field(default=None, description="e.g. https://account-d.docusign.com")
+    docusign_redirect_uri: str | None = None
+    docusign_scopes: str = "signature impersonation"
+    docusign_connect_hmac_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    docusign_cache_ttl_seconds: float = Field(default=15.0, ge=0)
+    docusign_max_retries: int = Field(default=4, ge=0, le=10)
+    docusign_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # --- secrets at rest -------------------------------------------------------------------------------
+    credentials_encryption_key: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated urlsafe-base64 32-byte AES keys, newest first. Unset: kept in DATA_DIR.",
+    )
+
+    # --- webhooks --------------------------------------------------------------------------------------
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_max_body_bytes: int = Field(default=5_000_000, ge=1024)
+
+    # --- emulator --------------------------------------------------------------------------------------
+    emulator_snapshot_path: Path | None = None
+
+    @field_validator("cors_origins", "docusign_connect_hmac_keys", "credentials_encryption_key", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url", "app_database_url", "webhook_database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}:
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @field_validator("credentials_encryption_key")
+    @classmethod
+    def _aes_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+            except ValueError as exc:
+                raise ValueError("each key must be urlsafe base64") from exc
+            if len(raw) != 32:
+                raise ValueError("each key must decode to 32 bytes (AES-256)")
+        return keys
+
+    # --- derived ---------------------------------------------------------------------------------------
+    @property
+    def docusign_is_real(self) -> bool:
+        """Real DocuSign is configured; the emulator must then never be mounted."""
+        return bool(self.docusign_integration_key and self.docusign_oauth_base_url)
+
+    @property
+    def model_is_offline(self) -> bool:
+        return not self.openai_api_key and not self.openai_base_url
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return OFFLINE_MODEL if self.model_is_offline else "gpt-4o-mini"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return str(self.public_url).rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    def secret_from_data_dir(self, name: str, nbytes: int = 32) -> str:
+        """Read or create a random secret kept in DATA_DIR.
+
+        Embedded defaults must survive restarts (a token printed by `docusign-agent token` has to keep
+        working), and must never be a constant in the repository.
+        """
+        path = self.data_dir / "secrets" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        return value
+
+    def jwt_secret(self) -> str:
+        return self.auth_jwt_secret or self.secret_from_data_dir("jwt_secret")
+
+    def encryption_keys(self) -> list[str]:
+        return self.credentials_encryption_key or [self.secret_from_data_dir("credentials_key")]
+
+    def connect_hmac_keys(self) -> list[str]:
+        return self.docusign_connect_hmac_keys or [self.secret_from_data_dir("connect_hmac_key")]
+
+
+def mask_url(url: str) -> str:
+    """A connection URL fit for a log line or an error message: the password replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def key_id(key: str) -> str:
+    """A short, stable, non-secret name for an encryption key, stored beside what it encrypted."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise SettingsError with one line naming the variable and the problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(f"invalid setting {field.upper()}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
