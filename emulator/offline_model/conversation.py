@@ -1,0 +1,272 @@
+"""The OpenAI request as a conversation: turns (a user message and the tool exchanges after it), the user's
+preferences from the system prompt, and the context that earlier turns give ("it", "bob", "the batch")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import extract
+
+_TODAY_RE = re.compile(r"\b(?:today is|today's date is|current date(?: is)?:?|date today:?)\s*(\d{4}-\d{2}-\d{2})", re.I)
+_CONCISE = {"concise", "short", "brief", "terse", "low", "minimal"}
+_DETAILED = {"detailed", "verbose", "long", "high", "full", "thorough"}
+
+
+@dataclass
+class Call:
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Exchange:
+    """One assistant message with tool calls, and the results that answered them (same order)."""
+
+    calls: list[Call]
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.calls]
+
+
+@dataclass
+class Turn:
+    user_text: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    reply: str | None = None
+
+
+@dataclass
+class Prefs:
+    tone: str = "neutral"          # "concise", "friendly", "formal" or "neutral"
+    verbosity: str = "normal"      # "concise", "normal" or "detailed"
+
+    @property
+    def concise(self) -> bool:
+        return self.verbosity == "concise"
+
+
+def message_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def parse_result(content: Any) -> dict[str, Any]:
+    text = message_text(content)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {"summary": text.strip()} if text.strip() else {}
+    return value if isinstance(value, dict) else {"summary": text.strip(), "data": value}
+
+
+def parse_prefs(line: str) -> Prefs:
+    """Read 'tone: friendly; verbosity: concise' (also '=' or JSON quotes) from the system prompt's first line."""
+    prefs = Prefs()
+    tone = re.search(r"\btone\b[\"']?\s*[:=]\s*[\"']?([A-Za-z-]+)", line, re.I)
+    verbosity = re.search(r"\bverbosity\b[\"']?\s*[:=]\s*[\"']?([A-Za-z-]+)", line, re.I)
+    if tone:
+        prefs.tone = tone.group(1).lower()
+    if verbosity:
+        word = verbosity.group(1).lower()
+        prefs.verbosity = "concise" if word in _CONCISE else "detailed" if word in _DETAILED else "normal"
+    if prefs.tone == "concise" and not verbosity:
+        prefs.verbosity = "concise"
+    return prefs
+
+
+class Conversation:
+    def __init__(self, messages: list[dict[str, Any]], tools: dict[str, dict], today: dt.date | None = None):
+        self.tools = tools
+        self.turns: list[Turn] = []
+        self.prefs = Prefs()
+        found_today: dt.date | None = None
+        seen_system = False
+        for message in messages:
+            role = message.get("role")
+            if role in {"system", "developer"}:
+                text = message_text(message.get("content"))
+                if not seen_system:
+                    self.prefs = parse_prefs(text.strip().splitlines()[0] if text.strip() else "")
+                    seen_system = True
+                match = _TODAY_RE.search(text)
+                if match:
+                    found_today = dt.date.fromisoformat(match.group(1))
+            elif role == "user":
+                self.turns.append(Turn(message_text(message.get("content"))))
+            elif role == "assistant":
+                turn = self._turn()
+                if message.get("tool_calls"):
+                    calls = [Call(c["id"], c["function"]["name"], _loads(c["function"].get("arguments")))
+                             for c in message["tool_calls"]]
+                    turn.exchanges.append(Exchange(calls, [{} for _ in calls]))
+                else:
+                    turn.reply = message_text(message.get("content"))
+            elif role in {"tool", "function"}:
+                self._attach(message.get("tool_call_id"), parse_result(message.get("content")))
+        self.today = found_today or today or dt.date.today()
+
+    def _turn(self) -> Turn:
+        if not self.turns:
+            self.turns.append(Turn(""))
+        return self.turns[-1]
+
+    def _attach(self, call_id: str | None, result: dict[str, Any]) -> None:
+        for turn in reversed(self.turns):
+            for exchange in reversed(turn.exchanges):
+                for index, call in enumerate(exchange.calls):
+                    if call.id == call_id:
+                        exchange.results[index] = result
+                        return
+
+    def context(self, turn_index: int, position: int) -> Context:
+        """What is known before the `position`-th exchange of turn `turn_index`."""
+        events: list[tuple[str, Any]] = []
+        for index, turn in enumerate(self.turns[: turn_index + 1]):
+            events.append(("user", turn.user_text))
+            exchanges = turn.exchanges if index < turn_index else turn.exchanges[:position]
+            for exchange in exchanges:
+                for call, result in zip(exchange.calls, exchange.results):
+                    events.append(("call", call))
+                    events.append(("result", (call.name, result)))
+        return Context(events, self.tools, self.today, [t.user_text for t in self.turns[:turn_index]])
+
+
+class Context:
+    """Answers the planner's questions about earlier parts of the conversation, most recent first."""
+
+    def __init__(self, events: list[tuple[str, Any]], tools: dict[str, dict], today: dt.date, earlier: list[str]):
+        self.events = events
+        self.tools = tools
+        self.today = today
+        self.earlier_user_texts = earlier
+
+    def has_tool(self, name: str) -> bool:
+        return name in self.tools
+
+    def recent_envelope_id(self) -> str | None:
+        for kind, value in reversed(self.events):
+            if kind == "result":
+                _, result = value
+                envelope = result.get("envelope")
+                if isinstance(envelope, dict) and envelope.get("envelopeId"):
+                    return str(envelope["envelopeId"])
+                if result.get("envelopeId"):
+                    return str(result["envelopeId"])
+                listed = result.get("envelopes")
+                if isinstance(listed, list) and len(listed) == 1 and isinstance(listed[0], dict):
+                    if listed[0].get("envelopeId"):
+                        return str(listed[0]["envelopeId"])
+            elif kind == "call" and isinstance(value.args.get("envelope_id"), str):
+                return value.args["envelope_id"]
+            elif kind == "user" and extract.guids(value):
+                return extract.guids(value)[-1]
+        return None
+
+    def people(self) -> list[dict[str, str]]:
+        """Everyone named with an email so far, oldest first."""
+        found: list[dict[str, str]] = []
+        for kind, value in self.events:
+            if kind == "user":
+                found += [extract.person(value, e) for e in extract.emails(value)]
+            elif kind == "call":
+                for key in ("signers", "recipients", "cc", "rows"):
+                    found += [p for p in value.args.get(key) or [] if isinstance(p, dict) and p.get("email")]
+            elif kind == "result":
+                found += recipients_of(value[1].get("envelope"))
+        return found
+
+    def email_for(self, name: str) -> str | None:
+        name = name.lower()
+        for person in reversed(self.people()):
+            full = str(person.get("name") or "").lower()
+            email = str(person["email"])
+            if name in {full, full.split(" ")[0] if full else ""} or email.lower().split("@")[0].startswith(name):
+                return email
+        return None
+
+    def recent_batch(self) -> str | None:
+        for kind, value in reversed(self.events):
+            if kind == "result" and isinstance(value[1].get("batch"), dict):
+                batch = value[1]["batch"]
+                for key in ("batchId", "batch_id", "id", "name", "batchName"):
+                    if batch.get(key):
+                        return str(batch[key])
+            if kind == "call" and value.name == "get_bulk_send_status" and value.args.get("batch"):
+                return str(value.args["batch"])
+        return None
+
+    def recent_document(self) -> str | None:
+        for kind, value in reversed(self.events):
+            if kind == "call" and value.name in {"analyze_document", "ask_document", "send_document"}:
+                return str(value.args.get("document") or "") or None
+            if kind == "user" and extract.filenames(value):
+                return extract.filenames(value)[-1]
+        return None
+
+    def last_signer_email(self) -> str | None:
+        for kind, value in reversed(self.events):
+            if kind == "result":
+                signers = [p for p in recipients_of(value[1].get("envelope")) if p.get("type", "signer") == "signer"]
+                if signers:
+                    return signers[0]["email"]
+            if kind == "call" and value.name in {"send_document", "send_template"}:
+                people = value.args.get("signers") or value.args.get("recipients") or []
+                if people and isinstance(people[0], dict) and people[0].get("email"):
+                    return str(people[0]["email"])
+        return None
+
+    def last_list_args(self) -> dict | None:
+        for kind, value in reversed(self.events):
+            if kind == "call" and value.name == "list_envelopes":
+                return dict(value.args)
+        return None
+
+    def previous_send_clause(self) -> str | None:
+        from . import phrasing
+
+        for text in reversed(self.earlier_user_texts):
+            for clause in phrasing.split_clauses(text):
+                if phrasing.classify(clause) == "send" and (extract.emails(clause) or extract.filenames(clause)):
+                    return clause
+        return None
+
+
+def recipients_of(envelope: Any) -> list[dict[str, Any]]:
+    """Flatten an envelope's recipients ({'signers': [...], 'carbonCopies': [...]} or a plain list)."""
+    if not isinstance(envelope, dict):
+        return []
+    raw = envelope.get("recipients")
+    people: list[dict[str, Any]] = []
+    if isinstance(raw, dict):
+        for group, items in raw.items():
+            kind = "cc" if "carbon" in group.lower() or group.lower() == "cc" else "signer"
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get("email"):
+                    people.append({"type": kind, **item})
+    elif isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, dict) and item.get("email"):
+                kind = str(item.get("type") or item.get("recipientType") or "signer").lower()
+                people.append({**item, "type": "cc" if "carbon" in kind or kind == "cc" else "signer"})
+    return people
+
+
+def _loads(arguments: Any) -> dict[str, Any]:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

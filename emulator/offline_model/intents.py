@@ -1,0 +1,368 @@
+"""Turn one clause of a request into an Intent: the tool it needs and the arguments it gives.
+
+When an argument is missing the intent carries a question to ask instead (`ask`) and the missing slot's name.
+When the clause points at an envelope without its id, the intent carries `lookup`: list_envelopes filters that
+find it first. The conversation context (`ctx`) fills references like "it" or "bob".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import extract, phrasing
+
+ENVELOPE_KINDS = {"status", "envelope_documents", "audit", "send_draft", "signing_link", "remind", "correct",
+                  "void", "download"}
+_EXPLICIT_LOOKUP = re.compile(
+    r"\b(?:i|we) (?:sent|just sent)\b|\benvelopes?\s+(?:to|for|from|with|that|about|called|named|titled)\b"
+    r"|\b(?:latest|last|most recent|newest|pending|all|every|my)\b.*\benvelopes?\b|\benvelopes\b", re.I)
+_REASON = re.compile(r"\s*(?:,\s*)?\b(?:because|reason(?: is)?:?|due to|since(?! \d)|as the)\s+(.+)$", re.I | re.S)
+
+
+class Context(Protocol):
+    today: Any
+
+    def recent_envelope_id(self) -> str | None: ...
+    def email_for(self, name: str) -> str | None: ...
+    def recent_batch(self) -> str | None: ...
+    def recent_document(self) -> str | None: ...
+    def last_signer_email(self) -> str | None: ...
+    def last_list_args(self) -> dict | None: ...
+    def previous_send_clause(self) -> str | None: ...
+    def has_tool(self, name: str) -> bool: ...
+
+
+@dataclass
+class Intent:
+    kind: str
+    text: str
+    args: dict[str, Any] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)      # envelope ids to act on (several = one call each)
+    lookup: dict[str, Any] | None = None              # list_envelopes filters to find the envelope(s)
+    pick: str = "one"                                 # "one", "all" or "latest" of the lookup's results
+    ask: str | None = None                            # question for the user instead of acting
+    slot: str | None = None                           # name of the missing slot behind `ask`
+    focus: str | None = None                          # answer focus, e.g. "unsigned"
+    recipient_name: str | None = None                 # a recipient to resolve via get_envelope_status
+
+    @property
+    def tool(self) -> str | None:
+        if self.kind == "send":
+            return "send_document" if "document" in self.args else "send_template"
+        return phrasing.TOOL_OF.get(self.kind)
+
+    def missing(self, slot: str, question: str) -> Intent:
+        self.slot, self.ask = slot, question
+        return self
+
+
+def build(clause: str, ctx: Context, kind: str | None = None) -> Intent | None:
+    kind = kind or phrasing.classify(clause)
+    if kind is None:
+        return None
+    intent = Intent(kind, clause)
+    builder = _BUILDERS.get(kind)
+    if builder:
+        builder(intent, clause, ctx)
+    if intent.kind in ENVELOPE_KINDS and not intent.ask:
+        _resolve_envelope(intent, clause, ctx)
+    return intent
+
+
+# --- envelopes -----------------------------------------------------------------------------------------
+def _resolve_envelope(intent: Intent, clause: str, ctx: Context) -> None:
+    if intent.ids or intent.args.get("envelope_id"):
+        return
+    head = _REASON.sub("", clause) if intent.kind == "void" else clause
+    found = extract.guids(head)
+    if found:
+        intent.ids = found
+        return
+    filters: dict[str, Any] = {}
+    email_filters = intent.kind not in {"correct"}
+    if email_filters and extract.emails(head):
+        filters["recipient"] = extract.emails(head)[0]
+    elif name := extract.capitalised_name_after(head, "to|for|with"):
+        filters["recipient"] = name
+    status = phrasing.status_word(head) if intent.kind in {"remind", "void", "download", "audit"} else None
+    if status:
+        filters["status"] = status
+    explicit = bool(_EXPLICIT_LOOKUP.search(head))
+    recent = ctx.recent_envelope_id()
+    if (explicit or (filters and not recent)) and ctx.has_tool("list_envelopes"):
+        if intent.kind == "remind":
+            filters.setdefault("status", "sent")
+        intent.lookup = filters
+        intent.pick = "all" if phrasing.wants_all(head) and intent.kind in {"remind", "status"} else (
+            "latest" if phrasing.wants_latest(head) else "one")
+    elif recent:
+        intent.ids = [recent]
+    else:
+        intent.missing("envelope", "Which envelope do you mean? Please give me its envelope id.")
+
+
+def _status(intent: Intent, clause: str, ctx: Context) -> None:
+    if re.search(r"hasn'?t|has not|haven'?t|have not|not (?:yet )?signed|still (?:need|waiting)|yet to sign"
+                 r"|left to sign|waiting on|outstanding|who still|pending signers", clause, re.I):
+        intent.focus = "unsigned"
+
+
+def _void(intent: Intent, clause: str, ctx: Context) -> None:
+    match = _REASON.search(clause)
+    quotes = extract.quoted(clause)
+    reason = match.group(1) if match else (quotes[0] if quotes and re.search(r"reason", clause, re.I) else None)
+    if reason:
+        reason = re.sub(r"^of\s+", "", reason.strip().strip("\"“”'").rstrip(".!").strip(), flags=re.I)
+    if not reason:
+        intent.missing("reason", "Why should it be voided? I need a short reason, which the recipients will see.")
+        return
+    intent.args["reason"] = (reason[0].upper() + reason[1:])[:200]
+
+
+def _correct(intent: Intent, clause: str, ctx: Context) -> None:
+    found = extract.emails(clause)
+    number = extract.number_after(clause, r"\b(?:recipient|signer)\s*(?:#|no\.?|number)?\s*(\d+)\b")
+    new_name = re.search(r"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be)\s+[\"“]?([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)", clause)
+    if new_name:
+        intent.args["name"] = new_name.group(1)
+    owner = re.search(r"\b([A-Za-z][\w.-]*)['’]s\s+(?:email|name|address|e-mail)\b", clause)
+    if len(found) >= 2:
+        intent.args["recipient"], intent.args["email"] = found[0], found[1]
+    elif len(found) == 1:
+        if re.search(rf"\bto\s+{re.escape(found[0])}", clause) or number or owner:
+            intent.args["email"] = found[0]
+        else:
+            intent.args["recipient"] = found[0]
+    if number and "recipient" not in intent.args:
+        intent.args["recipient"] = str(number)
+    elif owner and "recipient" not in intent.args:
+        intent.recipient_name = owner.group(1)
+    if "recipient" not in intent.args and not intent.recipient_name:
+        intent.missing("recipient", "Which recipient should I correct? Give me their current email or recipient number.")
+    elif "name" not in intent.args and "email" not in intent.args:
+        intent.missing("change", "What should I change: the recipient's name, email, or both?")
+
+
+def _remind(intent: Intent, clause: str, ctx: Context) -> None:
+    pass
+
+
+def _signing_link(intent: Intent, clause: str, ctx: Context) -> None:
+    found = extract.emails(clause)
+    number = extract.number_after(clause, r"\b(?:recipient|signer)\s*#?\s*(\d+)\b")
+    back = re.search(r"(?:return|redirect)(?:\s+url)?(?:\s+to)?\s+(https?://\S+)", clause, re.I)
+    if back:
+        intent.args["return_url"] = back.group(1).rstrip(".,")
+    name = re.search(r"\bfor\s+([A-Za-z][\w-]*)\b(?!@)", clause)
+    if found:
+        intent.args["recipient"] = found[0]
+    elif number:
+        intent.args["recipient"] = str(number)
+    elif name and name.group(1).lower() not in {"the", "it", "this", "that", "me", "envelope", "signing", "my"}:
+        intent.recipient_name = name.group(1)
+    elif not extract.guids(clause) and (signer := ctx.last_signer_email()):
+        intent.args["recipient"] = signer
+    else:
+        intent.recipient_name = "*"  # the first signer who hasn't signed yet, read from the envelope
+
+
+def _download(intent: Intent, clause: str, ctx: Context) -> None:
+    intent.args["document"] = phrasing.download_kind(clause)
+
+
+def _send(intent: Intent, clause: str, ctx: Context) -> None:
+    low = clause.lower()
+    files = extract.filenames(clause)
+    template = phrasing.template_name(clause) if re.search(r"\btemplate\b", low) else None
+    found = extract.emails(clause)
+    draft = bool(re.search(r"\bdrafts?\b", low))
+    if not files and not template and not found:
+        if draft and not re.search(r"\bsend\b", low):
+            previous = ctx.previous_send_clause()
+            if previous:
+                _send(intent, previous + " as a draft", ctx)
+                return
+            intent.missing("document", "What should I save as a draft? Tell me the document or template and the signers.")
+            return
+        if extract.guids(clause) or re.search(r"\bsend (?:it|the draft|that|this)\b", low):
+            intent.kind = "send_draft"
+            return
+    if not files and not template:
+        thing = phrasing.sent_object(clause)
+        if thing and not extract.guids(thing):
+            template = re.sub(r"\s+template$", "", thing, flags=re.I)
+            if template.lower() in {"contract", "document", "agreement", "file", "pdf", "form"}:
+                template = None
+    if files:
+        intent.args["document"] = files[0]
+    elif template:
+        intent.args["template"] = template
+    signers, cc = _people(clause, found)
+    if not signers:
+        names = [w for w in re.findall(r"\b(?:to|and|for)\s+([A-Za-z][\w'-]*)", clause)
+                 if w.lower() not in _NOT_PEOPLE]
+        for name in names:
+            email = ctx.email_for(name)
+            if email:
+                signers.append({"name": name.capitalize() if name.islower() else name, "email": email})
+        if names and len(signers) < len(names):
+            missing = next(n for n in names if not ctx.email_for(n))
+            intent.missing("email", f"What is {missing.capitalize()}'s email address?")
+            return
+    if not files and not template:
+        intent.missing("document", "Which document or template should I send? You can name an uploaded file "
+                                   "(like contract.pdf) or a template (like the NDA template).")
+        return
+    if not signers:
+        intent.missing("email", "Who should sign it? Please give me their name and email address.")
+        return
+    sequential = len(signers) > 1 and re.search(
+        r"\bfirst\b|\bthen\b|\bafter(?:wards)?\b|\bin (?:that |this |the )?order\b|\bfollowed by\b|\bsequential", low)
+    embedded = bool(re.search(r"\bembedded\b|\bin (?:the |our )?app\b|\bin person\b|\bsign (?:it )?here\b", low))
+    key = "signers" if files else "recipients"
+    for order, signer in enumerate(signers, start=1):
+        if sequential and files:
+            signer["routing_order"] = order
+        if embedded and files:
+            signer["embedded"] = True
+    intent.args[key] = signers
+    if cc:
+        intent.args["cc"] = cc
+    if draft:
+        intent.args["draft"] = True
+    for pattern, name in ((r"subject(?: line)?(?: of| to| as| is)?:?\s*", "email_subject"),
+                          (r"(?:message|note|body|saying)(?: of| is)?:?\s*", "email_message")):
+        match = re.search(pattern + r"[\"“]([^\"”]+)[\"”]", clause, re.I)
+        if match:
+            intent.args[name] = match.group(1).strip()
+    anchors = re.findall(r"(?:anchor(?: text)?|sign(?:ature)? (?:at|where it says|next to)|at the text|where it says)"
+                         r"\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
+    if anchors and files:
+        intent.args["anchor_tabs"] = [{"anchor_string": a, "tab_type": "sign_here"} for a in anchors]
+
+
+_NOT_PEOPLE = {"the", "sign", "me", "my", "it", "them", "everyone", "signature", "a", "an", "be", "review", "all",
+               "then", "cc", "copy", "save", "send", "draft", "get", "us", "our", "him", "her", "this", "that"}
+
+
+def _people(clause: str, found: list[str]) -> tuple[list[dict], list[dict]]:
+    """Signers and cc'd people, in the order written. 'cc alice@x and dave@y' copies both."""
+    signers: list[dict] = []
+    cc: list[dict] = []
+    previous_end, copying = 0, False
+    for email in found:
+        start = clause.find(email, previous_end)
+        between = clause[previous_end:start]
+        if re.search(r"\bcc:?|\bcopy\b|\bcopies\b|\bcopied\b|\bcarbon\b", between, re.I):
+            copying = True
+        elif re.sub(r"[A-Z][\w'’.-]*|[\s,;&<>()\[\]:]|\band\b|\balso\b|\bplus\b", "", between).strip():
+            copying = False
+        (cc if copying else signers).append(extract.person(clause, email))
+        previous_end = start + len(email)
+    return signers, cc
+
+
+# --- bulk, analysis, lists ------------------------------------------------------------------------------
+def _bulk_send(intent: Intent, clause: str, ctx: Context) -> None:
+    template = phrasing.template_name(clause) or phrasing.sent_object(clause)
+    header = re.search(r"name\s*,\s*email[^\n]*\n", clause, re.I)
+    if header:
+        intent.args["csv"] = clause[header.start():].replace("```", "").strip()
+    else:
+        rows = [extract.person(clause, e) for e in extract.emails(clause)]
+        if rows:
+            intent.args["rows"] = rows
+    name = re.search(r"(?:batch(?: name)?|call it|name it)(?: as| called| named)?:?\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
+    if name:
+        intent.args["batch_name"] = name.group(1)[:100]
+    if not template:
+        intent.missing("template", "Which template should I bulk send?")
+    elif not intent.args.get("rows") and not intent.args.get("csv"):
+        intent.missing("email", "Who should receive it? List their emails, or paste CSV text with a name,email header.")
+    else:
+        intent.args["template"] = re.sub(r"^(?:the|my|our)\s+|\s+template$", "", template, flags=re.I)
+
+
+def _bulk_status(intent: Intent, clause: str, ctx: Context) -> None:
+    batch = phrasing.batch_ref(clause) or ctx.recent_batch()
+    if batch:
+        intent.args["batch"] = batch
+    else:
+        intent.missing("batch", "Which batch? Give me the batch id or its name.")
+
+
+def _analyze(intent: Intent, clause: str, ctx: Context) -> None:
+    document = (extract.filenames(clause) or extract.guids(clause) or extract.quoted(clause) or [None])[0]
+    document = document or ctx.recent_document() or ctx.recent_envelope_id()
+    if not document:
+        intent.missing("document", "Which document? Give me the file name or the envelope id.")
+        return
+    intent.args["document"] = document
+    if intent.kind == "ask":
+        intent.args["question"] = clause.strip()[:2000]
+    else:
+        intent.args["kind"] = phrasing.analysis_mode(clause) if phrasing.analysis_mode(clause) != "question" else "summary"
+
+
+def _list_envelopes(intent: Intent, clause: str, ctx: Context) -> None:
+    status = phrasing.status_word(clause)
+    if status and not (status == "sent" and re.search(r"\benvelopes sent\b|\bwhat (?:have|did) i sent\b", clause, re.I)
+                       and not re.search(r"\bsent envelopes\b|waiting|pending|awaiting|outstanding", clause, re.I)):
+        intent.args["status"] = status
+    start, end = extract.date_range(clause, ctx.today)
+    if start:
+        intent.args["from_date"] = start.isoformat()
+    if end:
+        intent.args["to_date"] = end.isoformat()
+    found = extract.emails(clause)
+    recipient = found[0] if found else extract.capitalised_name_after(clause, "to|from|for|with|by")
+    if recipient:
+        intent.args["recipient"] = recipient
+    quotes = extract.quoted(clause)
+    about = re.search(r"\b(?:about|mentioning|containing|titled|subject)\s+([\w][\w&'-]*(?:\s+[\w&'-]+){0,3}?)"
+                      r"(?=\s+(?:from|to|sent|last|this|since|before|after|in|that)\b|[?.!,]|$)", clause, re.I)
+    if quotes or about:
+        intent.args["search_text"] = quotes[0] if quotes else about.group(1)
+    count = extract.number_after(clause, r"\b(?:last|latest|top|first|recent)\s+(\d{1,3})\b(?!\s*(?:days?|weeks?|months?))"
+                                 ) or extract.number_after(clause, r"\b(\d{1,3})\s+(?:most\s+)?(?:recent|latest|newest)\b")
+    if count:
+        intent.args["count"] = max(1, min(count, 100))
+
+
+def _more(intent: Intent, clause: str, ctx: Context) -> None:
+    previous = dict(ctx.last_list_args() or {})
+    previous["start_position"] = int(previous.get("start_position", 0)) + int(previous.get("count", 20))
+    intent.args = previous
+
+
+def _list_templates(intent: Intent, clause: str, ctx: Context) -> None:
+    quotes = extract.quoted(clause)
+    match = re.search(r"templates?\s+(?:for|about|named|called|matching|with)\s+[\"“]?([\w][\w\s-]*?)[\"”]?[?.!]*$",
+                      clause, re.I)
+    if quotes or match:
+        intent.args["search_text"] = quotes[0] if quotes else match.group(1)
+
+
+def _get_template(intent: Intent, clause: str, ctx: Context) -> None:
+    name = phrasing.template_name(clause)
+    if name:
+        intent.args["template"] = name
+    else:
+        intent.kind = "list_templates"
+
+
+def _my_documents(intent: Intent, clause: str, ctx: Context) -> None:
+    quotes = extract.quoted(clause)
+    match = re.search(r"\b(?:called|named|matching|containing)\s+(\S+)", clause, re.I)
+    if quotes or match:
+        intent.args["search_text"] = (quotes[0] if quotes else match.group(1)).strip("?.!")
+
+
+_BUILDERS = {
+    "status": _status, "void": _void, "correct": _correct, "remind": _remind, "signing_link": _signing_link,
+    "download": _download, "send": _send, "bulk_send": _bulk_send, "bulk_status": _bulk_status,
+    "analyze": _analyze, "ask": _analyze, "list_envelopes": _list_envelopes, "more": _more,
+    "list_templates": _list_templates, "get_template": _get_template, "my_documents": _my_documents,
+}

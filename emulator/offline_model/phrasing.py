@@ -1,0 +1,225 @@
+"""How people phrase requests: splitting a message into steps and recognising what each step asks for.
+
+`classify` maps one clause to an intent kind; the helpers recognise the words that choose a status, a
+download, an analysis kind, a template name or a batch. Slot filling lives in `intents.py`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import extract
+
+# Intent kind -> the tool it needs. "send" picks send_document or send_template later.
+TOOL_OF = {
+    "list_envelopes": "list_envelopes", "more": "list_envelopes", "status": "get_envelope_status",
+    "list_templates": "list_templates", "get_template": "get_template",
+    "envelope_documents": "list_envelope_documents", "audit": "get_audit_events",
+    "my_documents": "list_my_documents", "send_draft": "send_draft", "signing_link": "create_signing_link",
+    "remind": "remind_recipients", "correct": "correct_recipient", "void": "void_envelope",
+    "download": "download_document", "bulk_send": "bulk_send", "bulk_status": "get_bulk_send_status",
+    "analyze": "analyze_document", "ask": "ask_document",
+}
+
+_SEND_VERB = re.compile(
+    r"\bsend\b|(?<!waiting )(?<!awaiting )(?<!out )(?<!pending )\bfor (?:e-?)?signatures?\b|\bget\b.*\bsigned\b|\bhave\b.*\bsign\b|\bneeds? to sign\b"
+    r"|\bsave\b.*\bdraft\b|\bprepare\b.*\b(?:draft|envelope)\b|\broute\b.*\bto\b",
+    re.I,
+)
+_ANALYSIS = re.compile(
+    r"summar|overview|tl;?dr|\bgist\b|\bkey terms?\b|\bparties\b|\bdates?\b|\brenew|\bamounts?\b|\brisk"
+    r"|red flags?|\bconcerns?\b|\bsay(?:s)? about\b|\bmention|\banaly[sz]|\breview\b|\bclause|\bterminat"
+    r"|\bobligation|\bdeadline|\bpayment|\bliabilit|\bwhat does\b|\bdoes\b.*\b(?:say|include|contain|allow)\b"
+    r"|\?\s*$",
+    re.I,
+)
+_STOP_BEFORE_TEMPLATE = {
+    "the", "a", "an", "my", "our", "your", "this", "that", "send", "show", "get", "use", "using", "with", "of",
+    "from", "to", "and", "me", "open", "describe", "details", "about", "what", "is", "in", "on", "for", "bulk",
+    "please", "view", "display", "see", "fill", "out", "via", "by", "whats", "what's", "tell", "info",
+}
+
+
+def split_clauses(text: str) -> list[str]:
+    """'send X to bob and then give me the signing link' -> two clauses; pieces with no request of their own
+    (a CSV line, '..., then carol@y.com') stay with the clause before them."""
+    parts = re.split(r"(,?\s+and then\s+|[,;.]\s*then\s+|;\s+|(?<=[a-z0-9)])[.!?]\s+(?=[A-Z])|\n+)", text.strip())
+    clauses: list[str] = []
+    for index in range(0, len(parts), 2):
+        piece = parts[index]
+        separator = parts[index - 1] if index else ""
+        if clauses and (classify(piece) is None or _keeps_with_previous(clauses[-1], piece)):
+            clauses[-1] = clauses[-1] + separator + piece
+        elif piece.strip():
+            clauses.append(piece.strip())
+    return clauses or [text.strip()]
+
+
+def _keeps_with_previous(previous: str, piece: str) -> bool:
+    low = previous.lower()
+    csv_line = re.fullmatch(r"[^,\n]+(?:,[^,\n]*)+", piece.strip())
+    return bool(csv_line) and ("bulk" in low or "name,email" in low.replace(" ", ""))
+
+
+def classify(clause: str) -> str | None:
+    low = clause.lower().strip()
+    has_guid = bool(extract.guids(clause))
+    has_file = bool(extract.filenames(clause))
+    if re.fullmatch(r"(?:ok(?:ay)?[, ]*)?(?:thanks|thank you|thx|cheers|great|perfect)[!. ]*(?:a lot|so much)?[!. ]*", low):
+        return "thanks"
+    if re.fullmatch(r"(?:hi|hello|hey|help|\?|what can you do\??|what do you do\??|how do (?:i|you) use (?:this|you)\??)"
+                    r"[!. ]*(?:there)?[!. ]*", low):
+        return "help"
+    if re.search(r"\bbatch(?:es)?\b", low) and re.search(r"\bstatus\b|\bprogress\b|\bhow\b|\bdoing\b|\bcheck\b|\bgoing\b|\bdone\b", low):
+        return "bulk_status"
+    if re.search(r"\bbulk\b|\bmass[- ]send\b|\bto (?:each|every) (?:one )?of\b|name\s*,\s*email", low):
+        return "bulk_send"
+    if re.search(r"\bvoid\b|\bcancel\b|\bwithdraw\b|\brevoke\b|\brecall\b", low):
+        return "void"
+    if re.search(r"\bcorrect\b|\brename\b|\b(?:change|fix|update|edit)\b.*\b(?:email|name|address)\b", low):
+        return "correct"
+    if re.search(r"\bremind|\bnudge\b|\bresend\b|\bchase\b|\bfollow[- ]up\b|\bping\b", low):
+        return "remind"
+    if re.search(r"\bsign(?:ing)?[- ](?:link|url|session|view)\b|\blink to sign\b|\bembedded signing\b", low):
+        return "signing_link"
+    if re.search(r"\bdownload|\bcertificate\b|\barchive\b|\bzip\b|\bsigned (?:pdf|copy|copies|documents?)\b"
+                 r"|\bcombined pdf\b|\b(?:get|give|send) me (?:the |a )?(?:pdf|copy)\b|\bexport\b", low):
+        return "download"
+    if re.search(r"\baudit|\bhistory\b|\bactivity\b|\bevents?\b|\btimeline\b|\btrail\b", low):
+        return "audit"
+    analysis = (has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low)) \
+        and _ANALYSIS.search(clause) and not _SEND_VERB.search(low)
+    if analysis and not re.search(r"\bstatus\b|\bwho\b.*\bsign", low):
+        return analysis_kind(clause)
+    if re.search(r"\bupload|\bmy (?:documents|files|docs)\b|\b(?:documents|files) i (?:have|uploaded)\b", low) \
+            and not has_guid:
+        return "my_documents"
+    if re.search(r"\b(?:documents?|files?|attachments?|docs)\b", low) and (
+            has_guid or re.search(r"\benvelope\b|\bin (?:it|that|this)\b", low)) and not _SEND_VERB.search(low):
+        return "envelope_documents"
+    if _SEND_VERB.search(low) or re.search(r"\bsave\b.*\bdraft\b|\bas (?:a )?draft\b", low):
+        return "send"
+    if re.search(r"\bstatus\b|\bsigned\b|\bsign yet\b|\bwho\b.*\bsign|\bwhere (?:is|are)\b|\bcheck on\b"
+                 r"|\bdetails\b|\bprogress\b|\bwaiting on\b|\blook up\b|\bhas\b.*\bsign|\bwhat happened\b", low) \
+            and (has_guid or not re.search(r"\benvelopes\b|\bmy\b", low) or re.search(r"\b(?:has|did)\b", low)):
+        return "status"
+    if re.search(r"\btemplates\b|\bwhich template\b|\bwhat template\b|\blist (?:the |my )?template\b", low):
+        return "list_templates"
+    if re.search(r"\btemplate\b", low):
+        return "get_template"
+    if re.fullmatch(r"(?:show |list |get |give me |load )?(?:me )?(?:some |the )?(?:more|next(?: page| \d+)?|the rest"
+                    r"|next page)(?: please)?[.!]?", low):
+        return "more"
+    if re.search(r"\benvelopes?\b|\bwaiting for\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bdeclined\b|\bvoided\b"
+                 r"|\bdrafts\b|\bcompleted\b|\bwhat(?:'s| is| have i| did i)\b.*\b(?:sent|signed|waiting)\b"
+                 r"|\bout for signature\b", low):
+        return "list_envelopes"
+    if has_guid:
+        return "status"
+    return None
+
+
+def analysis_kind(clause: str) -> str:
+    """'analyze' (with kind in `analysis_mode`) or 'ask'."""
+    return "ask" if analysis_mode(clause) == "question" else "analyze"
+
+
+def analysis_mode(clause: str) -> str:
+    low = clause.lower()
+    if re.search(r"\brisk|red flags?|\bconcerns?\b|\bdanger|\bwatch out\b|\bproblems?\b", low):
+        return "risks"
+    if re.search(r"summar|overview|tl;?dr|\bgist\b|\bwhat is\b.*\babout\b|\bbrief me\b", low):
+        return "summary"
+    if re.search(r"\bsay(?:s)? about\b|\bmention|\bwhat does\b|\bdoes\b|\bis there\b|\bare there\b|\bcan (?:i|we)\b", low):
+        return "question"
+    if re.search(r"\bkey terms?\b|\bterms\b|\bparties\b|\bdates?\b|\brenew|\bamounts?\b|\bdeadlines?\b"
+                 r"|\bobligations\b|\bwho (?:are|is) the part", low):
+        return "key_terms"
+    if "?" in low or re.match(r"\s*(?:what|when|who|how|why|where|which|is|are|does|do|can)\b", low):
+        return "question"
+    return "summary"
+
+
+def status_word(clause: str) -> str | None:
+    """The envelope status a request filters by, if it names one."""
+    low = clause.lower()
+    if re.search(r"\bdrafts?\b", low):
+        return "created"
+    if re.search(r"\bdeclined\b|\brefused\b", low):
+        return "declined"
+    if re.search(r"\bvoided\b|\bcancell?ed\b", low):
+        return "voided"
+    if re.search(r"\bwaiting\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bunsigned\b|\bnot (?:yet )?signed\b"
+                 r"|\bout for signature\b|\bin progress\b|\bsent envelopes\b|\bopen envelopes\b|\bin flight\b", low):
+        return "sent"
+    if re.search(r"\bdelivered\b|\bopened\b|\bviewed\b", low):
+        return "delivered"
+    if re.search(r"\bcompleted\b|\bfinished\b|\b(?:fully |been |were |was |are |all )?signed\b|\bdone\b", low):
+        return "completed"
+    return None
+
+
+def download_kind(clause: str) -> str:
+    low = clause.lower()
+    if re.search(r"\bcertificate\b|\bcoc\b", low):
+        return "certificate"
+    if re.search(r"\barchive\b|\bzip\b", low):
+        return "archive"
+    match = re.search(r"\bdocument (?:id |#|number )?(\d+)\b", low)
+    return match.group(1) if match else "combined"
+
+
+def wants_all(clause: str) -> bool:
+    return bool(re.search(r"\ball\b|\bevery\b|\beveryone on\b|\beach\b|\benvelopes\b", clause.lower()))
+
+
+def wants_latest(clause: str) -> bool:
+    return bool(re.search(r"\blatest\b|\bmost recent\b|\bnewest\b|\blast (?:envelope|one)\b|\brecent\b", clause.lower()))
+
+
+def template_name(clause: str) -> str | None:
+    """'the NDA template' -> 'NDA'; 'template "Offer Letter"' -> 'Offer Letter'."""
+    match = re.search(r"template\s+(?:named\s+|called\s+)?[\"“']([^\"”']+)[\"”']", clause, re.I) or re.search(
+        r"[\"“']([^\"”']+)[\"”']\s+template", clause, re.I)
+    if match:
+        return match.group(1).strip()
+    match = re.search(r"((?:[\w&'’-]+\s+){1,5})templates?\b", clause, re.I)
+    if match:
+        words: list[str] = []
+        for word in reversed(match.group(1).split()):
+            if word.lower() in _STOP_BEFORE_TEMPLATE or "@" in word:
+                break
+            words.insert(0, word)
+        if words:
+            return " ".join(words)
+    match = re.search(r"\btemplate\s+(?:named\s+|called\s+)?([A-Z0-9][\w&-]*(?:\s+[A-Z0-9][\w&-]*)*)", clause)
+    return match.group(1) if match else None
+
+
+def sent_object(clause: str) -> str | None:
+    """'send the NDA to bob' -> 'NDA': what is being sent when it is not a file or a 'template'."""
+    match = re.search(r"\bsend\s+(?:out\s+)?(?:the\s+|our\s+|my\s+|an?\s+)?(.+?)\s+(?:to|for)\b", clause, re.I)
+    if not match:
+        return None
+    thing = match.group(1).strip()
+    if "@" in thing or thing.lower() in {"it", "this", "that", "them", "envelope", "the envelope", "document", "draft",
+                                         "a copy", "copy", "reminder", "reminders", "link", "everyone"}:
+        return None
+    return thing if len(thing.split()) <= 5 else None
+
+
+def batch_ref(clause: str) -> str | None:
+    found = extract.guids(clause)
+    if found:
+        return found[0]
+    quotes = extract.quoted(clause)
+    if quotes:
+        return quotes[0]
+    match = re.search(r"\bbatch\s+(?:named\s+|called\s+|id\s+)?([\w][\w-]*(?:\s+[\w-]+)*?)\s*(?:[?.!,]|\bdoing\b|$)",
+                      clause, re.I)
+    if match and match.group(1).lower() not in {"status", "send", "i sent", "is", "the"}:
+        return match.group(1)
+    match = re.search(r"\bthe\s+([\w][\w\s-]*?)\s+batch\b", clause, re.I)
+    if match and match.group(1).lower() not in {"bulk", "last", "latest"}:
+        return match.group(1)
+    return None

@@ -1,0 +1,151 @@
+"""Carry out one intent over the exchanges that already happened for it.
+
+`run` looks at the exchanges since the intent started and returns either the next tool calls (`Calls`) or that
+the intent is finished (`Done`: how many exchanges it used and the sentences to say). A lookup intent takes
+two exchanges: list_envelopes, then the action on what it found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from . import answers
+from .conversation import Context, Exchange, Prefs, recipients_of
+from .intents import Intent
+
+_ACTIONABLE = {"created", "sent", "delivered", "correct"}
+_VERBS = {"void": "void", "remind": "remind", "correct": "correct", "status": "check", "download": "download",
+          "audit": "show the history of", "envelope_documents": "list the documents of", "send_draft": "send",
+          "signing_link": "create a signing link for"}
+
+
+@dataclass
+class Calls:
+    calls: list[tuple[str, dict[str, Any]]]
+
+
+@dataclass
+class Done:
+    consumed: int
+    lines: list[str]
+    ok: bool = True
+    asked: bool = False
+
+
+def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Calls | Done:
+    if intent.kind == "help":
+        return Done(0, [answers.capabilities(ctx.tools, prefs)])
+    if intent.kind == "thanks":
+        return Done(0, ["You're welcome!" if prefs.tone != "formal" else "You are welcome."])
+    if intent.ask:
+        return Done(0, [intent.ask], ok=False, asked=True)
+    tool = intent.tool
+    if not tool or not ctx.has_tool(tool):
+        action = answers.ACTIONS.get(tool or "", "that")
+        return Done(0, [f"I can't help with {action} right now because that tool isn't available to me."], ok=False)
+    used = 0
+    ids = list(intent.ids)
+    if intent.lookup is not None:
+        if not done:
+            return Calls([("list_envelopes", _lookup_args(intent.lookup))])
+        exchange, used = done[0], 1
+        if exchange.names != ["list_envelopes"]:
+            return _unexpected(done, prefs)
+        result = exchange.results[0]
+        if answers.is_error(result):
+            return Done(used, [answers.error_line("list_envelopes", result)], ok=False)
+        ids, problem = choose(result.get("envelopes") or [], intent)
+        if problem:
+            return Done(used, [problem], ok=False, asked=bool(ids is None))
+    args = dict(intent.args)
+    if intent.recipient_name:
+        if len(done) <= used:
+            return Calls([("get_envelope_status", {"envelope_id": ids[0]})])
+        exchange, used = done[used], used + 1
+        if exchange.names != ["get_envelope_status"]:
+            return _unexpected(done, prefs)
+        result = exchange.results[0]
+        if answers.is_error(result):
+            return Done(used, [answers.error_line("get_envelope_status", result)], ok=False)
+        email = _find_recipient(result.get("envelope"), intent.recipient_name)
+        if not email:
+            who = "a signer who still has to sign" if intent.recipient_name == "*" else \
+                f"a recipient called {intent.recipient_name}"
+            return Done(used, [f"I couldn't find {who} on envelope {ids[0]}."], ok=False)
+        args["recipient"] = email
+    if len(done) <= used:
+        if ids:
+            return Calls([(tool, {"envelope_id": envelope_id, **args}) for envelope_id in ids])
+        return Calls([(tool, args)])
+    exchange = done[used]
+    if exchange.names and set(exchange.names) != {tool}:
+        return _unexpected(done[used:], prefs, offset=used)
+    lines = answers.describe(exchange, prefs, intent.focus)
+    if len(exchange.calls) > 1 and not prefs.concise:
+        ok = sum(not answers.is_error(r) for r in exchange.results)
+        lines.insert(0, f"{ok} of {len(exchange.calls)} succeeded:")
+    return Done(used + 1, lines, ok=not any(answers.is_error(r) for r in exchange.results))
+
+
+def choose(envelopes: list[Any], intent: Intent) -> tuple[list[str] | None, str | None]:
+    """Pick the envelope(s) a lookup found; or say why not (none found, or which one?)."""
+    envelopes = [e for e in envelopes if isinstance(e, dict) and e.get("envelopeId")]
+    where = _filters_phrase(intent.lookup or {})
+    if not envelopes:
+        return [], f"I couldn't find any envelopes{where}, so I didn't {_VERBS.get(intent.kind, 'do')} anything."
+    if intent.pick == "all":
+        return [str(e["envelopeId"]) for e in envelopes[:20]], None
+    if intent.pick == "latest":
+        return [str(max(envelopes, key=_when)["envelopeId"])], None
+    if len(envelopes) > 1 and intent.kind in {"void", "remind", "correct", "send_draft"}:
+        actionable = [e for e in envelopes if str(e.get("status", "")).lower() in _ACTIONABLE]
+        envelopes = actionable if len(actionable) == 1 else envelopes
+    if len(envelopes) == 1:
+        return [str(envelopes[0]["envelopeId"])], None
+    listed = "\n".join(f"- {answers.envelope_item(e)}" for e in envelopes[:10])
+    verb = _VERBS.get(intent.kind, "use")
+    return None, (f"I found {len(envelopes)} envelopes{where}:\n{listed}\n"
+                  f"Which one should I {verb}? Please give me its envelope id.")
+
+
+def _lookup_args(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def _filters_phrase(filters: dict[str, Any]) -> str:
+    parts = []
+    if filters.get("status"):
+        parts.append({"sent": "waiting for signature", "created": "in draft"}.get(filters["status"], filters["status"]))
+    if filters.get("recipient"):
+        parts.append(f"sent to {filters['recipient']}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _when(envelope: dict[str, Any]) -> str:
+    for key in ("statusChangedDateTime", "lastModifiedDateTime", "sentDateTime", "createdDateTime"):
+        if envelope.get(key):
+            return str(envelope[key])
+    return dt.date.min.isoformat()
+
+
+def _find_recipient(envelope: Any, name: str) -> str | None:
+    name = name.lower()
+    if name == "*":
+        waiting = [p for p in recipients_of(envelope) if p.get("type") == "signer"
+                   and str(p.get("status", "")).lower() not in {"completed", "signed", "declined"}]
+        return str(waiting[0]["email"]) if waiting else None
+    for person in recipients_of(envelope):
+        full = str(person.get("name") or "").lower()
+        if name in {full, full.split(" ")[0] if full else ""} or str(person["email"]).lower().startswith(name):
+            return str(person["email"])
+    return None
+
+
+def _unexpected(done: list[Exchange], prefs: Prefs, offset: int = 0) -> Done:
+    """The conversation took a different path (e.g. another model made the calls): report what came back."""
+    lines: list[str] = []
+    for exchange in done:
+        lines += answers.describe(exchange, prefs)
+    return Done(offset + len(done), lines, ok=False)
