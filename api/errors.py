@@ -43,7 +43,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        field = _field_name(tuple(first.get("loc", ())))
+        field = "body" if first.get("type") == "json_invalid" else _field_name(tuple(first.get("loc", ())))
         message = f"{field}: {first.get('msg', 'invalid value')}"
         return JSONResponse(
             {"error": "invalid_request", "message": message, "detail": message, "field": field,

@@ -55,6 +55,7 @@ def prepare(settings: Settings, *, run_migrations: bool | None = None) -> Databa
     check_reachable(urls.owner)
     if run_migrations if run_migrations is not None else embedded:
         migrate.upgrade(urls.owner)
+        migrate.setup_checkpoints(urls.owner)
         if settings.db_role_password:
             set_role_passwords(urls.owner, settings.db_role_password)
     return urls

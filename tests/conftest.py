@@ -25,6 +25,9 @@ from docusign_agent.settings import Settings, load_settings
 
 MACHINE_URL = os.environ.get("TEST_DATABASE_URL")
 
+# Fixture modules shared by several suites (loaded here so their asserts are rewritten and loaded once).
+pytest_plugins = ["emulator_helpers", "agent_helpers"]
+
 
 @pytest.fixture(scope="session")
 def embedded_admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -60,6 +63,7 @@ class DatabaseFactory:
         url = with_database(self.admin_url, name)
         if migrated:
             migrate.upgrade(url)
+            migrate.setup_checkpoints(url)
         return url
 
     def drop_all(self) -> None:

@@ -105,3 +105,23 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
             proc.wait(30)
         assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
     assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()  # stopped on exit
+
+
+def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "docusign_agent.cli", "emulator", "--port", str(port)],
+                            cwd=tmp_path, env=base_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                created = httpx.post(f"http://127.0.0.1:{port}/_emulator/users", json={"email": "cli@example.com"}, timeout=1)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert created.status_code == 201
+        assert created.json()["base_uri"] == f"http://127.0.0.1:{port}/_emulator"
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -52,7 +52,7 @@ REGISTRY = Registry().with_resource(SPEC_URI, Resource.from_contents(SPEC, defau
 # Fields DocuSign answers that the 2022 swagger copy does not declare.
 UNDECLARED_OK = {"envelopesInformation": {"nextUri", "previousUri"}}
 
-pytest_plugins = ["emulator_helpers"]  # fixtures: emu, integration, session, listener, clean_knobs
+
 
 
 def _definition(name: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from emulator_helpers import Emu, Integration, ServerThread, Session, new_sessio
 
 from emulator.standalone import build_standalone_app
 
-pytest_plugins = ["emulator_helpers"]  # fixtures: emu, integration, session, listener, clean_knobs
+
 
 
 def envelope_body(tag: str) -> dict[str, object]:

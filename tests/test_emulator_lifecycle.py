@@ -31,7 +31,7 @@ pytest.register_assert_rewrite("emulator_helpers")
 from emulator_helpers import Emu, Listener, Session, hmac_b64, pdf_base64, wait_for
 from pypdf import PdfReader
 
-pytest_plugins = ["emulator_helpers"]  # fixtures: emu, integration, session, listener, clean_knobs
+
 
 
 def ds_error(exc: ApiException) -> dict[str, str]:

@@ -26,7 +26,7 @@ from emulator_helpers import (
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 REDIRECT = "http://127.0.0.1:9/callback"
 
-pytest_plugins = ["emulator_helpers"]  # fixtures: emu, integration, session, listener, clean_knobs
+
 
 
 def new_user(emu: Emu) -> dict[str, str]:

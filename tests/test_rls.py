@@ -26,6 +26,8 @@ INSERT INTO bulk_operations (id, user_id, batch_name, template_id, total) VALUES
 INSERT INTO bulk_recipients (operation_id, user_id, row_number, name, email) VALUES (%(bulk)s, %(u)s, 1, 'n', 'e@x.com');
 INSERT INTO audit_log (user_id, actor, operation, status) VALUES (%(u)s, 'agent', 'void_envelope', 'succeeded');
 INSERT INTO webhook_events (dedupe_key, raw_body, user_id) VALUES (%(envid)s, '{}', %(u)s);
+INSERT INTO threads (thread_id, user_id) VALUES (%(thread)s, %(u)s);
+INSERT INTO runs (thread_id, user_id, assistant_id) VALUES (%(thread)s, %(u)s, 'agent');
 """
 
 
@@ -34,7 +36,7 @@ def seed(owner_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     with psycopg.connect(owner_url) as conn:
         for user in users:
             params = {"u": user, "email": f"{user}@example.com", "env": uuid.uuid4(),
-                      "envid": str(uuid.uuid4()), "bulk": uuid.uuid4()}
+                      "envid": str(uuid.uuid4()), "bulk": uuid.uuid4(), "thread": uuid.uuid4()}
             for statement in filter(str.strip, SEED.split(";\n")):
                 conn.execute(statement, params)
     return users

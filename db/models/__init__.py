@@ -6,6 +6,7 @@ from db.models.bulk import BulkOperation, BulkRecipient
 from db.models.documents import AnalysisResult, Document
 from db.models.envelopes import Envelope, Recipient, WebhookEvent
 from db.models.identity import ApiCredential, ApiKey, Profile, UserPreferences
+from db.models.threads import Run, Thread
 
 # Tables whose rows belong to one user, with the column that says whose. RLS is enabled and forced on each.
 USER_OWNED: dict[str, str] = {
@@ -21,9 +22,11 @@ USER_OWNED: dict[str, str] = {
     "bulk_recipients": "user_id",
     "audit_log": "user_id",
     "webhook_events": "user_id",
+    "threads": "user_id",
+    "runs": "user_id",
 }
 
 __all__ = [
     "AnalysisResult", "ApiCredential", "ApiKey", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
-    "Document", "Envelope", "Profile", "Recipient", "USER_OWNED", "UserPreferences", "WebhookEvent",
+    "Document", "Envelope", "Profile", "Recipient", "Run", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

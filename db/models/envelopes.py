@@ -29,7 +29,7 @@ class WebhookEvent(Base):
 
     __tablename__ = "webhook_events"
     __table_args__ = (
-        one_of("status", ("pending", "applied", "duplicate", "failed", "parked", "unmatched")),
+        one_of("status", ("pending", "applied", "duplicate", "failed", "parked", "unmatched", "discarded")),
         Index("ix_webhook_events_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
         Index("ix_webhook_events_envelope_id", "envelope_id", "id"),
         Index("ix_webhook_events_user_id", "user_id"),

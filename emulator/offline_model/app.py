@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import datetime as dt
 import re
 import time
@@ -26,8 +28,10 @@ class RequestError(Exception):
         self.message, self.param, self.code, self.status = message, param, code, status
 
 
-def create_offline_model_app(today: dt.date | None = None) -> FastAPI:
-    """The offline model's API. `today` pins the date used for "last week" (default: the real date)."""
+def create_offline_model_app(today: dt.date | None = None, prefix: str = "/v1") -> FastAPI:
+    """The offline model's API. `today` pins the date used for "last week" (default: the real date).
+
+    `prefix=""` serves the routes at the app's root, for mounting at `/_emulator/v1` inside the emulator."""
     app = FastAPI(title="the offline model", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(RequestError)
@@ -41,17 +45,17 @@ def create_offline_model_app(today: dt.date | None = None) -> FastAPI:
         return JSONResponse(wire.error_body(message, code="unknown_url" if exc.status_code == 404 else None),
                             status_code=exc.status_code)
 
-    @app.get("/v1/models")
+    @app.get(f"{prefix}/models")
     async def list_models() -> dict[str, Any]:
         return {"object": "list", "data": [_model_card()]}
 
-    @app.get("/v1/models/{model_id}")
+    @app.get(prefix + "/models/{model_id}")
     async def get_model(model_id: str) -> dict[str, Any]:
         if model_id != OFFLINE_MODEL:
             raise _unknown_model(model_id)
         return _model_card()
 
-    @app.post("/v1/chat/completions")
+    @app.post(f"{prefix}/chat/completions")
     async def chat_completions(request: Request) -> Response:
         body = await _read_json(request)
         _validate(body)
@@ -71,10 +75,12 @@ def create_offline_model_app(today: dt.date | None = None) -> FastAPI:
             return Response(orjson.dumps(wire.completion(reply, **meta)), media_type="application/json")
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
-        def stream():
-            for chunk in wire.chunks(reply, include_usage=include_usage, **meta):
-                yield wire.sse(chunk)
-            yield wire.DONE
+        # The whole reply is known at once: encode it here and hand Starlette an async iterator, so no chunk
+        # goes through the thread pool that sync iterators need. The client still parses it chunk by chunk.
+        body_bytes = b"".join(wire.sse(chunk) for chunk in wire.chunks(reply, include_usage=include_usage, **meta))
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield body_bytes + wire.DONE
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

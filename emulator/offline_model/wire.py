@@ -37,6 +37,16 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+def pieces(text: str, size: int) -> list[str]:
+    """Tokens grouped `size` at a time: still a stream of many deltas, but each costs the client one parse."""
+    found = tokens(text)
+    return ["".join(found[i:i + size]) for i in range(0, len(found), size)]
+
+
+TEXT_PIECE = 3
+ARGUMENT_PIECE = 8
+
+
 def count_tokens(text: str) -> int:
     return len(tokens(text))
 
@@ -96,11 +106,11 @@ def chunks(reply: Reply, *, completion_id: str, model: str, created: int, usage_
             first = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
             yield chunk({"role": "assistant", "content": None, "tool_calls": [first]} if index == 0
                         else {"tool_calls": [first]})
-            for fragment in tokens(call.arguments):
+            for fragment in pieces(call.arguments, ARGUMENT_PIECE):
                 yield chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
     else:
         yield chunk({"role": "assistant", "content": "", "refusal": None})
-        for piece in tokens(reply.content or ""):
+        for piece in pieces(reply.content or "", TEXT_PIECE):
             yield chunk({"content": piece})
     yield chunk({}, reply.finish_reason)
     if include_usage:

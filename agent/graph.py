@@ -1,0 +1,133 @@
+"""The agent graph: model → approval gate → tools → model, until the model answers.
+
+`graph` (no checkpointer) is what `langgraph dev` serves from langgraph.json; our server compiles the same
+builder with its Postgres checkpointer through `build_graph`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.approval import apply_decisions, ask, pending_approvals
+from agent.model import make_chat_model
+from agent.prompts import system_prompt
+from agent.state import AgentState
+from db import audit
+from tools.base import as_langchain_tool, execute
+from tools.common import preferences
+from tools.context import ToolContext
+from tools.registry import ALL, BY_NAME
+from tools.results import dumps
+
+TOOL_DEFINITIONS = [as_langchain_tool(spec) for spec in ALL]
+
+
+def _last_ai(state: AgentState) -> AIMessage | None:
+    for message in reversed(state["messages"]):
+        if isinstance(message, AIMessage):
+            return message
+    return None
+
+
+def _answered(state: AgentState) -> set[str]:
+    return {m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)}
+
+
+_bound: dict[int, Any] = {}
+
+
+def bound_model(settings: Any) -> Any:
+    """The chat model with every tool bound, built once per settings object: converting 19 tool schemas to
+    OpenAI's format on every call would cost more than the offline model's whole answer."""
+    entry = _bound.get(id(settings))
+    if entry is None or entry[0] is not settings:
+        entry = _bound[id(settings)] = (settings, make_chat_model(settings).bind_tools(TOOL_DEFINITIONS))
+    return entry[1]
+
+
+async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    ctx = await ToolContext.from_config(config)
+    prefs = await preferences(ctx)
+    model = bound_model(ctx.services.settings)
+    reply = await model.ainvoke([SystemMessage(system_prompt(prefs)), *state["messages"]], config)
+    return {"messages": [reply]}
+
+
+def after_model(state: AgentState) -> Literal["gate", "__end__"]:
+    message = _last_ai(state)
+    return "gate" if message is not None and message.tool_calls else END
+
+
+async def gate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    message = _last_ai(state)
+    assert message is not None
+    ctx = await ToolContext.from_config(config)
+    prefs = await preferences(ctx)
+    calls = pending_approvals(message, confirm_reminders=prefs.confirm_reminders)
+    if not calls:
+        return {}
+    decisions = ask(calls)  # interrupts the run until a person decides
+    updated, replies, approved, rejected = apply_decisions(message, calls, decisions)
+    if rejected:
+        async with ctx.services.database.user_session(ctx.user_id) as session:
+            for call, decision in rejected:
+                await audit.record(
+                    session, user_id=ctx.user_id, actor="user", operation=call["name"], arguments=call["args"],
+                    status="rejected", thread_id=ctx.thread_id, run_id=ctx.run_id, tool_call_id=call["id"],
+                    envelope_id=call["args"].get("envelope_id") if isinstance(call["args"].get("envelope_id"), str) else None,
+                )
+    messages: list[Any] = [updated] if updated is not None else []
+    return {"messages": [*messages, *replies], "approved": approved}
+
+
+async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    message = _last_ai(state)
+    assert message is not None
+    answered = _answered(state)
+    approved = set(state.get("approved") or [])
+    ctx = await ToolContext.from_config(config)
+    prefs = await preferences(ctx)
+
+    async def one(call: dict[str, Any]) -> ToolMessage:
+        spec = BY_NAME.get(call["name"])
+        if spec is None:
+            payload = {"error": "unknown_tool", "message": f"There is no tool called {call['name']}."}
+        elif spec.needs_approval(call["args"], confirm_reminders=prefs.confirm_reminders) and call["id"] not in approved:
+            payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
+        else:
+            call_ctx = ToolContext(ctx.user_id, ctx.thread_id, ctx.run_id, call["id"], ctx.services)
+            payload = await execute(spec, call["args"], call_ctx)
+        return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"],
+                           status="error" if "error" in payload else "success")
+
+    pending = [c for c in message.tool_calls if c["id"] not in answered]
+    results = await asyncio.gather(*(one(c) for c in pending))
+    return {"messages": list(results)}
+
+
+def builder() -> StateGraph:
+    graph = StateGraph(AgentState)
+    graph.add_node("model", call_model)
+    graph.add_node("gate", gate)
+    graph.add_node("tools", run_tools)
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", after_model, ["gate", END])
+    graph.add_edge("gate", "tools")
+    graph.add_edge("tools", "model")
+    return graph
+
+
+def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    return builder().compile(checkpointer=checkpointer, name="agent")
+
+
+graph = build_graph()
+
+__all__ = ["build_graph", "builder", "graph"]

@@ -1,0 +1,331 @@
+"""The event bus: append-only named streams with replay, shared by run streaming and the webhook side API.
+
+Why a bus: a run executes in one process but its events are read by any process (a client may create a run on
+one server and stream or join it on another, or reconnect with `Last-Event-ID` after a drop). Each stream keeps
+its recent events so late readers can replay them; every event gets an id that increases monotonically within
+the stream, which is what SSE `id:` / `Last-Event-ID` carry.
+
+Two implementations behind one interface:
+- `RedisBus` (when `REDIS_URL` is set): Redis Streams. `XADD ... MAXLEN ~ N`, one reader task per stream per
+  process doing `XREAD BLOCK` and fanning each message out to all local subscribers (so a thousand SSE clients
+  of one run cost one Redis connection, not a thousand), `XRANGE` for replay. One shared connection pool.
+- `InProcessBus` (no Redis): the same semantics inside one process.
+
+`subscribe(stream, last_id=None)` yields live events only (from the moment iteration starts);
+`last_id="0"` replays everything still retained, then live; any other id replays what came after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from docusign_agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAXLEN = 50_000
+"""Events kept per stream. A long agent run streams one event per token; this keeps hours of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    id: str
+    event: str
+    data: bytes
+
+
+class InvalidEventId(ValueError):
+    """A `last_id` that this bus could not have issued (e.g. a malformed Last-Event-ID header)."""
+
+
+class EventBus(Protocol):
+    async def publish(self, stream: str, event: str, data: bytes) -> str:
+        """Append an event; returns its id (monotonically increasing within the stream)."""
+        ...
+
+    def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:
+        """Replay what is retained after `last_id` ("0": everything; None: nothing), then follow live."""
+        ...
+
+    async def expire(self, stream: str, seconds: int) -> None:
+        """Drop the whole stream `seconds` from now (refreshed by calling again)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------------------
+# in-process
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LocalStream:
+    items: deque[tuple[int, BusMessage]]
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    expires_at: float | None = None
+
+
+class InProcessBus:
+    """Single-process bus. Ids come from one process-wide counter, so they stay monotonic per stream even if a
+    stream expires and is re-created."""
+
+    def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
+        self._maxlen = maxlen
+        self._streams: dict[str, _LocalStream] = {}
+        self._counter = itertools.count(1)
+        self._closed = False
+        self._last_eviction = 0.0
+
+    def _stream(self, name: str) -> _LocalStream:
+        self._evict_expired()
+        stream = self._streams.get(name)
+        if stream is None:
+            stream = self._streams[name] = _LocalStream(items=deque(maxlen=self._maxlen))
+        return stream
+
+    def _evict_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._last_eviction < 1.0:  # at most once a second: publishing stays O(1)
+            return
+        self._last_eviction = now
+        for name in [n for n, s in self._streams.items() if s.expires_at is not None and s.expires_at <= now]:
+            stream = self._streams.pop(name)
+            stream.changed.set()  # wake readers so they re-bind to a fresh stream object
+
+    async def publish(self, stream: str, event: str, data: bytes) -> str:
+        target = self._stream(stream)
+        number = next(self._counter)
+        message = BusMessage(id=str(number), event=event, data=data)
+        target.items.append((number, message))
+        waiters, target.changed = target.changed, asyncio.Event()
+        waiters.set()
+        return message.id
+
+    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+        cursor = _parse_local_id(last_id)
+        if cursor is None:  # live only: start after whatever is there now
+            items = self._stream(stream).items
+            cursor = items[-1][0] if items else 0
+        while not self._closed:
+            target = self._stream(stream)
+            changed = target.changed
+            pending = [m for n, m in _after(target.items, cursor)]
+            for message in pending:
+                cursor = int(message.id)
+                yield message
+            if not pending:
+                await changed.wait()
+
+    async def expire(self, stream: str, seconds: int) -> None:
+        self._stream(stream).expires_at = time.monotonic() + seconds
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for stream in self._streams.values():
+            stream.changed.set()
+
+
+def _after(items: deque[tuple[int, BusMessage]], cursor: int) -> list[tuple[int, BusMessage]]:
+    """Items with id > cursor; scanned from the right since readers are usually just behind the head."""
+    out: list[tuple[int, BusMessage]] = []
+    for item in reversed(items):
+        if item[0] <= cursor:
+            break
+        out.append(item)
+    out.reverse()
+    return out
+
+
+def _parse_local_id(last_id: str | None) -> int | None:
+    if last_id is None:
+        return None
+    if last_id in ("0", "0-0", ""):
+        return 0
+    try:
+        return int(last_id)
+    except ValueError:
+        raise InvalidEventId(f"event id {last_id!r} is not one this server issued") from None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Redis Streams
+# --------------------------------------------------------------------------------------------------------
+
+_EVENT = b"e"
+_DATA = b"d"
+
+
+def _honour_cancellation() -> None:
+    """Re-raise a cancellation that redis-py swallowed.
+
+    Cancelling a task while redis-py is opening a connection can be absorbed inside the client (the task is
+    left "cancelling" but keeps running); a subscriber would then wait forever and a cancelled run would go on.
+    Checked after every Redis await on paths that must stop when cancelled.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
+def _redis_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class _StreamReader:
+    """One `XREAD BLOCK` loop per stream per process, fanning each message out to local subscriber queues."""
+
+    def __init__(self, redis: Redis, stream: str, start_id: str, on_idle: Callable[[str, _StreamReader], None]) -> None:
+        self._redis = redis
+        self._stream = stream
+        self._cursor = start_id
+        self._queues: set[asyncio.Queue[BusMessage | None]] = set()
+        self._on_idle = on_idle
+        self._task = asyncio.create_task(self._run(), name=f"bus-reader:{stream}")
+
+    def attach(self) -> asyncio.Queue[BusMessage | None]:
+        queue: asyncio.Queue[BusMessage | None] = asyncio.Queue()
+        self._queues.add(queue)
+        return queue
+
+    def detach(self, queue: asyncio.Queue[BusMessage | None]) -> None:
+        self._queues.discard(queue)
+        if not self._queues:
+            self._task.cancel()
+            self._on_idle(self._stream, self)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                response = await self._redis.xread({self._stream: self._cursor}, block=5000, count=500)
+                _honour_cancellation()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarting: keep the subscribers, retry with backoff
+                log.warning("bus reader for %s failed: %s", self._stream, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for _name, entries in response or ():
+                for raw_id, fields in entries:
+                    message = BusMessage(
+                        id=raw_id.decode(), event=fields[_EVENT].decode(), data=fields.get(_DATA, b"")
+                    )
+                    self._cursor = message.id
+                    for queue in self._queues:
+                        queue.put_nowait(message)
+
+    async def aclose(self) -> None:
+        self._task.cancel()
+        await asyncio.wait({self._task}, timeout=2)
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+
+class RedisBus:
+    def __init__(self, url: str, maxlen: int = DEFAULT_MAXLEN) -> None:
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        # Blocking pool: under a burst, callers wait for a connection instead of opening unbounded sockets.
+        self._pool = BlockingConnectionPool.from_url(url, max_connections=512, timeout=30, socket_timeout=30,
+                                                    socket_connect_timeout=5, health_check_interval=30)
+        self.redis: Redis = Redis(connection_pool=self._pool)
+        self._maxlen = maxlen
+        self._readers: dict[str, _StreamReader] = {}
+        self._reader_lock = asyncio.Lock()
+
+    async def publish(self, stream: str, event: str, data: bytes) -> str:
+        raw = await self.redis.xadd(stream, {_EVENT: event.encode(), _DATA: data}, maxlen=self._maxlen,
+                                    approximate=True)
+        _honour_cancellation()
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    async def _reader(self, stream: str) -> _StreamReader:
+        async with self._reader_lock:
+            reader = self._readers.get(stream)
+            if reader is None:
+                head = await self.redis.xrevrange(stream, count=1)
+                _honour_cancellation()
+                start = head[0][0].decode() if head else "0-0"
+                reader = self._readers[stream] = _StreamReader(self.redis, stream, start, self._reader_idle)
+            return reader
+
+    def _reader_idle(self, stream: str, reader: _StreamReader) -> None:
+        if self._readers.get(stream) is reader:
+            del self._readers[stream]
+
+    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+        if last_id is not None and last_id not in ("0", ""):
+            try:
+                _redis_id(last_id)
+            except ValueError:
+                raise InvalidEventId(f"event id {last_id!r} is not one this server issued") from None
+        reader = await self._reader(stream)
+        _honour_cancellation()
+        queue = reader.attach()  # attached before the replay read: nothing published from now on is missed
+        try:
+            seen: tuple[int, int] | None = None
+            if last_id is not None:
+                start = "-" if last_id in ("0", "") else f"({last_id}"
+                replay = await self.redis.xrange(stream, min=start, max="+")
+                _honour_cancellation()
+                for raw_id, fields in replay:
+                    message = BusMessage(id=raw_id.decode(), event=fields[_EVENT].decode(),
+                                         data=fields.get(_DATA, b""))
+                    seen = _redis_id(message.id)
+                    yield message
+            while True:
+                message = await queue.get()
+                if message is None:
+                    return
+                if seen is not None and _redis_id(message.id) <= seen:
+                    continue  # already delivered by the replay
+                if last_id not in (None, "0", "") and _redis_id(message.id) <= _redis_id(last_id):  # type: ignore[arg-type]
+                    continue
+                yield message
+        finally:
+            reader.detach(queue)
+
+    async def expire(self, stream: str, seconds: int) -> None:
+        await self.redis.expire(stream, seconds)
+        _honour_cancellation()
+
+    async def aclose(self) -> None:
+        for reader in list(self._readers.values()):
+            await reader.aclose()
+        self._readers.clear()
+        await self.redis.aclose()
+        await self._pool.aclose()
+
+
+def make_bus(settings: Settings) -> EventBus:
+    """Redis Streams when REDIS_URL is set, else the in-process bus (single process only)."""
+    if settings.redis_url:
+        return RedisBus(settings.redis_url)
+    return InProcessBus()
+
+
+def check_event_id(bus: EventBus, last_id: str) -> None:
+    """Raise InvalidEventId if `last_id` is not an id `bus` could have issued (before a response starts)."""
+    if isinstance(bus, RedisBus):
+        if last_id not in ("0", ""):
+            try:
+                _redis_id(last_id)
+            except ValueError:
+                raise InvalidEventId(f"event id {last_id!r} is not one this server issued") from None
+    else:
+        _parse_local_id(last_id)

@@ -1,0 +1,217 @@
+"""Executes one claimed run: builds the graph's config, streams it, publishes events, settles the rows.
+
+Every event is encoded once (orjson) and published to the run's bus stream `run:{run_id}`, from which any number
+of SSE clients in any process read the same bytes. The stream always starts with `metadata` and always ends with
+`end` (`{"run_id", "status"}`), preceded by `error` when the run failed, so readers never have to guess.
+
+Cancellation arrives as `task.cancel()` from the worker, after it recorded the requested action in
+`RunControl.action`; the executor then settles the run as `interrupted` (progress kept) or rolls it back
+(its checkpoints and the run row deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, Send
+from psycopg_pool import AsyncConnectionPool
+
+from api import serde, store
+from api.bus import EventBus
+from api.graphs import GraphRegistry
+from api.logging import run_id_var, thread_id_var
+from api.metrics import RUN_SECONDS, RUNS
+from api.stream_modes import StreamTranslator
+from db.session import Database
+
+log = logging.getLogger(__name__)
+
+RUN_STREAM_TTL_SECONDS = 3600
+CLIENT_CONFIG_KEYS = {"tags", "recursion_limit", "configurable", "metadata", "run_name", "max_concurrency"}
+
+
+def run_stream(run_id: uuid.UUID | str) -> str:
+    return f"run:{run_id}"
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    run_id: uuid.UUID
+    thread_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+@dataclass
+class RunControl:
+    """What the worker asked of a running run: None, "interrupt", "rollback" or "shutdown"."""
+
+    action: str | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class RunExecutor:
+    def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver,
+                 pool: AsyncConnectionPool, *, run_timeout_seconds: float = 3600) -> None:
+        self.db = database
+        self.bus = bus
+        self.graphs = graphs
+        self.checkpointer = checkpointer
+        self.pool = pool
+        self.run_timeout_seconds = run_timeout_seconds
+
+    async def publish(self, run_id: uuid.UUID | str, event: str, payload: Any) -> str:
+        return await self.bus.publish(run_stream(run_id), event, serde.dumps(payload))
+
+    async def execute(self, claim: ClaimedRun, control: RunControl) -> None:
+        run_id_var.set(str(claim.run_id))
+        thread_id_var.set(str(claim.thread_id))
+        async with self.db.user_session(claim.user_id) as session:
+            run = await store.get_run(session, claim.thread_id, claim.run_id)
+            if run is None:
+                return
+            kwargs, assistant_id, metadata = dict(run.kwargs), run.assistant_id, dict(run.metadata_ or {})
+        started = time.monotonic()
+        status, error = "success", None
+        graph = None
+        config = self._config(claim, kwargs, assistant_id, metadata)
+        try:
+            await self.publish(claim.run_id, "metadata", {"run_id": str(claim.run_id), "attempt": 1})
+            graph = self.graphs.get(kwargs["graph_id"], self.checkpointer)
+            async with asyncio.timeout(self.run_timeout_seconds):
+                await self._stream(graph, claim, kwargs, config)
+        except asyncio.CancelledError:
+            if control.action is None:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            status = "interrupted" if control.action == "interrupt" else control.action
+            if control.action == "shutdown":
+                status, error = "error", {"error": "ServerShutdown", "message": "the server stopped during the run"}
+        except TimeoutError as exc:
+            status, error = "timeout", serde.error_payload(exc)
+            error["message"] = f"the run exceeded {self.run_timeout_seconds:.0f}s"
+        except Exception as exc:
+            log.exception("run failed")
+            status, error = "error", serde.error_payload(exc)
+        try:
+            await self._settle(claim, kwargs, graph, status, error)
+        finally:
+            RUNS.labels(status=status).inc()
+            RUN_SECONDS.observe(time.monotonic() - started)
+
+    # --- running --------------------------------------------------------------------------------------
+
+    def _config(self, claim: ClaimedRun, kwargs: dict[str, Any], assistant_id: str,
+                metadata: dict[str, Any]) -> dict[str, Any]:
+        sent = dict(kwargs.get("config") or {})
+        config = {k: v for k, v in sent.items() if k in CLIENT_CONFIG_KEYS}
+        # Keys starting with "__" are LangGraph's internals (checkpointer, node hooks); a client never sets them.
+        configurable = {k: v for k, v in (sent.get("configurable") or {}).items() if not str(k).startswith("__")}
+        checkpoint = kwargs.get("checkpoint") or {}
+        configurable.update({k: v for k, v in checkpoint.items() if v is not None and k != "thread_id"})
+        if kwargs.get("checkpoint_id"):
+            configurable["checkpoint_id"] = kwargs["checkpoint_id"]
+        ids = {"thread_id": str(claim.thread_id), "run_id": str(claim.run_id), "assistant_id": assistant_id,
+               "graph_id": kwargs["graph_id"]}
+        # The identity tools act for comes from the authenticated principal, never from the request body.
+        configurable.update(ids, user_id=str(claim.user_id))
+        config["configurable"] = configurable
+        config["metadata"] = {**(config.get("metadata") or {}), **metadata, **ids, "user_id": str(claim.user_id)}
+        config["run_id"] = claim.run_id
+        config.setdefault("recursion_limit", 50)
+        return config
+
+    async def _stream(self, graph: Any, claim: ClaimedRun, kwargs: dict[str, Any], config: dict[str, Any]) -> None:
+        translator = StreamTranslator(kwargs.get("stream_mode") or ["values"],
+                                      subgraphs=bool(kwargs.get("stream_subgraphs")))
+        options: dict[str, Any] = {"stream_mode": translator.graph_modes, "subgraphs": translator.subgraphs}
+        for key in ("interrupt_before", "interrupt_after", "durability"):
+            if kwargs.get(key):
+                options[key] = kwargs[key]
+        if kwargs.get("context"):
+            options["context"] = kwargs["context"]
+        async for item in graph.astream(_graph_input(kwargs), config, **options):
+            for event, payload in translator.translate(item):
+                await self.publish(claim.run_id, event, payload)
+
+    # --- settling -------------------------------------------------------------------------------------
+
+    async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, status: str,
+                      error: dict[str, Any] | None) -> None:
+        if status == "rollback":
+            await self.delete_run_checkpoints(claim.thread_id, claim.run_id)
+        snapshot = None
+        if graph is not None:
+            try:
+                snapshot = await graph.aget_state({"configurable": {"thread_id": str(claim.thread_id)}})
+            except Exception:
+                log.exception("reading the final state failed")
+        if error is not None:
+            await self.publish(claim.run_id, "error", error)
+        async with self.db.user_session(claim.user_id) as session:
+            # Lock order everywhere: thread row, then run rows (run creation and cancel do the same).
+            await store.get_thread(session, claim.thread_id, lock=True)
+            if status == "rollback":
+                await store.delete_run(session, claim.run_id)
+            else:
+                await store.finish_run(session, claim.run_id, status, error)
+            others = await store.has_other_active_runs(session, claim.thread_id, claim.run_id)
+            has_next = bool(snapshot and (snapshot.next or snapshot.interrupts))
+            thread_status = store.settled_thread_status(
+                others_active=others, run_status="idle" if status == "rollback" else status, has_next=has_next)
+            values, interrupts = snapshot_summary(snapshot)
+            await store.set_thread_state(session, claim.thread_id, status=thread_status, values=values,
+                                         interrupts=interrupts, error=error)
+        await self.publish(claim.run_id, "end", {"run_id": str(claim.run_id), "status": status})
+        await self.bus.expire(run_stream(claim.run_id), RUN_STREAM_TTL_SECONDS)
+        if kwargs.get("temporary") and status != "rollback":
+            await self.delete_thread_everywhere(claim.user_id, claim.thread_id)
+
+    async def delete_run_checkpoints(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        """Rollback: forget what the run wrote, and any resume answer it left on the checkpoint it started from."""
+        tid, rid = str(thread_id), str(run_id)
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %s "
+                "AND c.metadata->>'run_id' = %s AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
+                "AND w.checkpoint_id = c.checkpoint_id", (tid, rid))
+            await conn.execute("DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s", (tid, rid))
+            await conn.execute(
+                "DELETE FROM checkpoint_writes WHERE thread_id = %s AND channel = '__resume__' AND checkpoint_id = "
+                "(SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = '')", (tid, tid))
+
+    async def delete_thread_everywhere(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        async with self.db.user_session(user_id) as session:
+            await store.delete_thread(session, thread_id)
+        await self.checkpointer.adelete_thread(str(thread_id))
+
+
+def _graph_input(kwargs: dict[str, Any]) -> Any:
+    command = kwargs.get("command")
+    if not command:
+        return kwargs.get("input")
+    goto = command.get("goto")
+    if goto is not None and not isinstance(goto, list):
+        goto = [goto]
+    targets = [g if isinstance(g, str) else Send(g["node"], g.get("input")) for g in goto] if goto else ()
+    update = command.get("update")
+    if isinstance(update, list):
+        update = [tuple(pair) for pair in update]
+    return Command(resume=command.get("resume"), update=update, goto=targets)
+
+
+def snapshot_summary(snapshot: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Thread-row copies of a state: its values, and its pending interrupts by task id."""
+    if snapshot is None:
+        return None, None
+    values = serde.to_jsonable(snapshot.values) if snapshot.values is not None else {}
+    interrupts = {
+        task.id: serde.to_jsonable([{"id": i.id, "value": i.value} for i in task.interrupts])
+        for task in snapshot.tasks if task.interrupts
+    }
+    return (values if isinstance(values, dict) else {"__root__": values}), interrupts

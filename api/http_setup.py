@@ -1,0 +1,43 @@
+"""The HTTP layers around every route: CORS, body size limits, request ids, JSON logs, and `/metrics`.
+
+Limits are per path prefix: uploads and Connect deliveries legitimately carry more than a chat message, and the
+emulator takes base64 documents like DocuSign does; everything else gets `MAX_BODY_BYTES`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.auth import CurrentPrincipal
+from api.logging import configure_logging
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from docusign_agent.settings import Settings
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def install_http_layers(app: FastAPI, settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    limits = [
+        ("/v1/documents", settings.max_upload_bytes + MULTIPART_OVERHEAD),
+        ("/webhooks", settings.webhook_max_body_bytes),
+        ("/_emulator", settings.max_upload_bytes * 2),
+    ]
+    # Added innermost first: requests pass RequestId -> CORS -> size limit -> routes.
+    app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_body_bytes, limits=limits)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Location", "Location", "X-Request-Id"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics (runs, streams, tool and DocuSign calls)")
+    async def metrics(principal: CurrentPrincipal) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

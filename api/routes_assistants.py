@@ -1,0 +1,93 @@
+"""`/assistants`: the graphs this server runs, each its own assistant (`agent`), with graph and schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from api import serde
+from api.auth import CurrentPrincipal
+from api.errors import ApiError
+from api.graphs import GraphUnavailable
+from api.runtime import AgentRuntime, get_runtime
+from api.schemas import AssistantSearch
+
+router = APIRouter(tags=["assistants"])
+Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
+
+
+def _json(body: Any) -> Response:
+    return Response(serde.dumps(body), media_type="application/json")
+
+
+def _graph_id(rt: AgentRuntime, assistant_id: str) -> str:
+    graph_id = rt.graphs.resolve(assistant_id)
+    if graph_id is None:
+        raise ApiError(404, "not_found", f"assistant {assistant_id!r} not found", field="assistant_id")
+    return graph_id
+
+
+def _compiled(rt: AgentRuntime, graph_id: str) -> Any:
+    try:
+        return rt.graph(graph_id)
+    except GraphUnavailable as exc:
+        raise ApiError(503, "graph_unavailable", str(exc)) from None
+
+
+@router.post("/assistants/search", summary="List assistants")
+async def search(principal: CurrentPrincipal, rt: Runtime,
+                 body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
+    body = body or AssistantSearch()
+    found = [rt.graphs.assistant(g) for g in rt.graphs.graph_ids]
+    if body.graph_id:
+        found = [a for a in found if a["graph_id"] == body.graph_id]
+    if body.name:
+        found = [a for a in found if body.name.lower() in a["name"].lower()]
+    if body.metadata:
+        found = [a for a in found if all(a["metadata"].get(k) == v for k, v in body.metadata.items())]
+    page = found[body.offset: body.offset + body.limit]
+    if body.select:
+        page = [{k: v for k, v in a.items() if k in body.select} for a in page]
+    return _json(page)
+
+
+@router.post("/assistants/count", summary="Count assistants")
+async def count(principal: CurrentPrincipal, rt: Runtime,
+                body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
+    body = body or AssistantSearch()
+    return _json(len([g for g in rt.graphs.graph_ids if not body.graph_id or g == body.graph_id]))
+
+
+@router.get("/assistants/{assistant_id}", summary="Get an assistant")
+async def get(assistant_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    return _json(rt.graphs.assistant(_graph_id(rt, assistant_id)))
+
+
+@router.get("/assistants/{assistant_id}/graph", summary="The assistant's graph (nodes and edges)")
+async def graph(assistant_id: str, principal: CurrentPrincipal, rt: Runtime,
+                xray: Annotated[int | bool, Query()] = False) -> Response:
+    compiled = _compiled(rt, _graph_id(rt, assistant_id))
+    drawable = await compiled.aget_graph(xray=xray)
+    return _json(drawable.to_json())
+
+
+@router.get("/assistants/{assistant_id}/schemas", summary="The assistant's input, output, state and context schemas")
+async def schemas(assistant_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    graph_id = _graph_id(rt, assistant_id)
+    compiled = _compiled(rt, graph_id)
+
+    def safe(get: Any) -> Any:
+        try:
+            return get()
+        except Exception:
+            return None
+
+    return _json({
+        "graph_id": graph_id,
+        "input_schema": safe(compiled.get_input_jsonschema),
+        "output_schema": safe(compiled.get_output_jsonschema),
+        "state_schema": safe(lambda: compiled.get_output_jsonschema()),
+        "config_schema": None,
+        "context_schema": safe(compiled.get_context_jsonschema),
+    })

@@ -1,0 +1,181 @@
+"""Runs: create (background, streamed, waited), list, get, join, reconnect, cancel, delete; stateless runs.
+
+Streaming responses carry `Content-Location: /threads/{tid}/runs/{rid}` and `Location: .../stream` (or
+`.../join` for waits), which is where the SDK reconnects after a dropped connection, with `Last-Event-ID`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import StreamingResponse
+
+from api import serde, store
+from api.auth import CurrentPrincipal
+from api.bus import InvalidEventId, check_event_id
+from api.errors import ApiError
+from api.runtime import AgentRuntime, get_runtime
+from api.schemas import RunCreate, _stream_modes
+from api.sse import sse_response
+from db.models import Run
+
+router = APIRouter(tags=["runs"])
+Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
+
+
+def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(serde.dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _where(run: Run, tail: str) -> dict[str, str]:
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return {"Content-Location": base, "Location": f"{base}/{tail}"}
+
+
+async def _stream_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID | None,
+                      body: RunCreate) -> StreamingResponse:
+    run = await rt.runs.create(principal_id, thread_id, body)
+    events = rt.runs.stream(principal_id, run.thread_id, run.run_id, last_id=None, modes=None,
+                            cancel_on_disconnect=body.on_disconnect == "cancel")
+    return sse_response(events, headers=_where(run, "stream"))
+
+
+async def _wait_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID | None,
+                    body: RunCreate) -> StreamingResponse:
+    run = await rt.runs.create(principal_id, thread_id, body)
+    result = rt.runs.result(principal_id, run.thread_id, run.run_id,
+                            cancel_on_disconnect=body.on_disconnect == "cancel")
+    return StreamingResponse(result, media_type="application/json", headers=_where(run, "join"))
+
+
+# --- on a thread -------------------------------------------------------------------------------------------
+
+
+@router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events (SSE)")
+async def stream_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
+    return await _stream_new(rt, principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
+
+
+@router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its final values")
+async def wait_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
+    return await _wait_new(rt, principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
+
+
+@router.post("/threads/{thread_id}/runs", summary="Create a background run")
+async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    run = await rt.runs.create(principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
+    return _json(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
+
+
+@router.get("/threads/{thread_id}/runs", summary="List the thread's runs, newest first")
+async def list_runs(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: Annotated[int, Query(ge=0)] = 0,
+                    status: Annotated[Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+                                      | None, Query()] = None) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        await store.require_thread(session, tid)
+        runs = await store.list_runs(session, tid, limit=limit, offset=offset, status=status)
+    return _json([store.run_json(r) for r in runs])
+
+
+async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, run_id: str) -> Run:
+    tid, rid = store.parse_uuid(thread_id, "thread_id"), store.parse_uuid(run_id, "run_id")
+    async with rt.runs.db.user_session(principal_id) as session:
+        await store.require_thread(session, tid)
+        return await store.require_run(session, tid, rid)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
+async def get_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    return _json(store.run_json(await _run(rt, principal.user_id, thread_id, run_id)))
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a finished run")
+async def delete_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    run = await _run(rt, principal.user_id, thread_id, run_id)
+    if run.status in store.ACTIVE:
+        raise ApiError(409, "run_active", "cancel the run before deleting it", field="run_id")
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        await store.delete_run(session, run.run_id)
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its final values")
+async def join_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+                   cancel_on_disconnect: Annotated[bool, Query()] = False) -> StreamingResponse:
+    run = await _run(rt, principal.user_id, thread_id, run_id)
+    result = rt.runs.result(principal.user_id, run.thread_id, run.run_id, cancel_on_disconnect=cancel_on_disconnect)
+    return StreamingResponse(result, media_type="application/json", headers=_where(run, "join"))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's event stream (SSE)")
+async def join_stream(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                      stream_mode: Annotated[list[str] | None, Query()] = None,
+                      cancel_on_disconnect: Annotated[bool, Query()] = False) -> StreamingResponse:
+    run = await _run(rt, principal.user_id, thread_id, run_id)
+    modes = _query_modes(stream_mode)
+    if last_event_id:
+        _check_event_id(rt, last_event_id)
+    events = rt.runs.stream(principal.user_id, run.thread_id, run.run_id, last_id=last_event_id or None,
+                            modes=modes, cancel_on_disconnect=cancel_on_disconnect)
+    return sse_response(events, headers=_where(run, "stream"))
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run (interrupt or rollback)")
+async def cancel_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+                     wait: Annotated[bool, Query()] = False,
+                     action: Annotated[Literal["interrupt", "rollback"], Query()] = "interrupt") -> Response:
+    run = await _run(rt, principal.user_id, thread_id, run_id)
+    await rt.runs.cancel(principal.user_id, run.thread_id, run.run_id, action)
+    if not wait:
+        return Response(status_code=202, headers=_where(run, "join"))
+    result = rt.runs.result(principal.user_id, run.thread_id, run.run_id)
+    return StreamingResponse(result, media_type="application/json", headers=_where(run, "join"))
+
+
+# --- stateless ---------------------------------------------------------------------------------------------
+
+
+@router.post("/runs/stream", summary="Run on a temporary thread and stream its events (SSE)")
+async def stream_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
+    return await _stream_new(rt, principal.user_id, None, body)
+
+
+@router.post("/runs/wait", summary="Run on a temporary thread and wait for its final values")
+async def wait_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
+    return await _wait_new(rt, principal.user_id, None, body)
+
+
+@router.post("/runs", summary="Create a background run on a temporary thread")
+async def create_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    run = await rt.runs.create(principal.user_id, None, body)
+    return _json(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def _query_modes(raw: list[str] | None) -> list[str] | None:
+    """`stream_mode` as clients send it in a query string: repeated, or one JSON list."""
+    raw = [item for item in raw or [] if item]  # the SDK sends `stream_mode=` for "no filter"
+    if not raw:
+        return None
+    values: list[Any] = []
+    try:
+        for item in raw:
+            values.extend(serde.loads(item) if item.startswith("[") else [item])
+        return _stream_modes(values)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", f"stream_mode: {exc}", field="stream_mode") from None
+
+
+def _check_event_id(rt: AgentRuntime, last_event_id: str) -> None:
+    try:
+        check_event_id(rt.bus, last_event_id)
+    except InvalidEventId:
+        raise ApiError(400, "invalid_request", f"Last-Event-ID {last_event_id!r} is not an event id of this server",
+                       field="Last-Event-ID") from None

@@ -1,0 +1,189 @@
+"""`/threads`: create, read, search, patch, delete, and the thread's graph state and history.
+
+Every query runs in the caller's `user_session`, so another user's thread is simply not there (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from api import serde, store
+from api.auth import CurrentPrincipal
+from api.errors import ApiError
+from api.executor import snapshot_summary
+from api.graphs import GraphUnavailable
+from api.runtime import AgentRuntime, get_runtime
+from api.schemas import ThreadCount, ThreadCreate, ThreadHistory, ThreadPatch, ThreadSearch, ThreadStateCheckpoint, \
+    ThreadStateUpdate
+from api.thread_state import checkpoint_of, state_json, thread_config
+
+router = APIRouter(tags=["threads"])
+Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
+
+
+def _json(body: Any, status_code: int = 200) -> Response:
+    return Response(serde.dumps(body), status_code=status_code, media_type="application/json")
+
+
+@router.post("/threads", summary="Create a thread")
+async def create_thread(principal: CurrentPrincipal, rt: Runtime,
+                        body: Annotated[ThreadCreate | None, Body()] = None) -> Response:
+    body = body or ThreadCreate()
+    if body.supersteps:
+        raise ApiError(422, "invalid_request", "supersteps are not supported by this server", field="supersteps")
+    thread_id = store.parse_uuid(body.thread_id, "thread_id") if body.thread_id else None
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        row = await store.insert_thread(session, principal.user_id, thread_id, body.metadata or {})
+        if row is None:
+            existing = await store.get_thread(session, thread_id) if thread_id else None
+            if existing is not None and body.if_exists == "do_nothing":
+                return _json(store.thread_json(existing))
+            raise ApiError(409, "conflict", f"thread {thread_id} already exists", field="thread_id")
+        return _json(store.thread_json(row))
+
+
+@router.post("/threads/search", summary="Search your threads")
+async def search_threads(principal: CurrentPrincipal, rt: Runtime,
+                         body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
+    body = body or ThreadSearch()
+    ids = [store.parse_uuid(i, "ids") for i in body.ids] if body.ids else None
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        rows = await store.search_threads(session, metadata=body.metadata, values=body.values, status=body.status,
+                                          ids=ids, limit=body.limit, offset=body.offset, sort_by=body.sort_by,
+                                          sort_order=body.sort_order)
+    return _json([store.select_fields(store.thread_json(r), body.select) for r in rows])
+
+
+@router.post("/threads/count", summary="Count your threads")
+async def count_threads(principal: CurrentPrincipal, rt: Runtime,
+                        body: Annotated[ThreadCount | None, Body()] = None) -> Response:
+    body = body or ThreadCount()
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        count = await store.count_threads(session, metadata=body.metadata, values=body.values, status=body.status)
+    return _json(count)
+
+
+@router.get("/threads/{thread_id}", summary="Get a thread")
+async def get_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        return _json(store.thread_json(await store.require_thread(session, tid)))
+
+
+@router.patch("/threads/{thread_id}", summary="Merge metadata into a thread")
+async def patch_thread(thread_id: str, body: ThreadPatch, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        await store.require_thread(session, tid, lock=True)
+        await store.merge_thread_metadata(session, tid, body.metadata)
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        return _json(store.thread_json(await store.require_thread(session, tid)))
+
+
+@router.delete("/threads/{thread_id}", status_code=204, summary="Delete a thread, its runs and checkpoints")
+async def delete_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        await store.require_thread(session, tid, lock=True)
+        running = [r.run_id for r in await store.active_runs(session, tid) if r.status == "running"]
+        await store.delete_thread(session, tid)
+    for run_id in running:
+        await rt.worker.request_cancel(run_id, "interrupt")
+    await rt.checkpointer.adelete_thread(str(tid))
+    return Response(status_code=204)
+
+
+# --- state -------------------------------------------------------------------------------------------------
+
+
+async def _graph_for(rt: AgentRuntime, principal_id: uuid.UUID, tid: uuid.UUID) -> tuple[Any, Any]:
+    async with rt.runs.db.user_session(principal_id) as session:
+        thread = await store.require_thread(session, tid)
+    graph_id = (thread.metadata_ or {}).get("graph_id") or "agent"
+    if rt.graphs.resolve(graph_id) is None:
+        raise ApiError(409, "unknown_graph", f"the thread's graph {graph_id!r} is not served here")
+    try:
+        return thread, rt.graph(rt.graphs.resolve(graph_id))  # type: ignore[arg-type]
+    except GraphUnavailable as exc:
+        raise ApiError(503, "graph_unavailable", str(exc)) from None
+
+
+async def _state(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, checkpoint: dict[str, Any] | None,
+                 subgraphs: bool) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    config = thread_config(str(tid), checkpoint)
+    if await rt.checkpointer.aget_tuple(config) is None:  # nothing ran yet: no graph needed to say so
+        async with rt.runs.db.user_session(principal_id) as session:
+            await store.require_thread(session, tid)
+        if checkpoint and checkpoint.get("checkpoint_id"):
+            raise ApiError(404, "not_found", "checkpoint not found", field="checkpoint_id")
+        return _json({"values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None,
+                      "checkpoint": None, "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None,
+                      "parent_checkpoint_id": None})
+    _, graph = await _graph_for(rt, principal_id, tid)
+    state = await graph.aget_state(config, subgraphs=subgraphs)
+    return _json(state_json(state))
+
+
+@router.get("/threads/{thread_id}/state", summary="The thread's current state")
+async def get_state(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+                    subgraphs: Annotated[bool, Query()] = False) -> Response:
+    return await _state(rt, principal.user_id, thread_id, None, subgraphs)
+
+
+@router.get("/threads/{thread_id}/state/{checkpoint_id}", summary="The thread's state at a checkpoint")
+async def get_state_at(thread_id: str, checkpoint_id: str, principal: CurrentPrincipal, rt: Runtime,
+                       subgraphs: Annotated[bool, Query()] = False) -> Response:
+    return await _state(rt, principal.user_id, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs)
+
+
+@router.post("/threads/{thread_id}/state/checkpoint", summary="The thread's state at a checkpoint")
+async def post_state_at(thread_id: str, body: ThreadStateCheckpoint, principal: CurrentPrincipal,
+                        rt: Runtime) -> Response:
+    return await _state(rt, principal.user_id, thread_id, body.checkpoint.model_dump(exclude_none=True),
+                        body.subgraphs)
+
+
+@router.post("/threads/{thread_id}/state", summary="Update the thread's state (as if a node wrote it)")
+async def update_state(thread_id: str, body: ThreadStateUpdate, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    tid = store.parse_uuid(thread_id, "thread_id")
+    thread, graph = await _graph_for(rt, principal.user_id, tid)
+    if thread.status == "busy":
+        raise ApiError(409, "thread_busy", "the thread has a run in progress; update its state afterwards")
+    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None
+    config = thread_config(str(tid), checkpoint, body.checkpoint_id)
+    try:
+        new_config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
+    except (ValueError, KeyError) as exc:
+        raise ApiError(422, "invalid_request", f"values: {exc}", field="values") from None
+    snapshot = await graph.aget_state(thread_config(str(tid)))
+    values, interrupts = snapshot_summary(snapshot)
+    async with rt.runs.db.user_session(principal.user_id) as session:
+        await store.set_thread_state(session, tid, values=values, interrupts=interrupts,
+                                     status="interrupted" if snapshot.next else "idle")
+    return _json({"checkpoint": checkpoint_of(new_config)})
+
+
+@router.post("/threads/{thread_id}/history", summary="Past states of the thread, newest first")
+async def history(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+                  body: Annotated[ThreadHistory | None, Body()] = None) -> Response:
+    body = body or ThreadHistory()
+    tid = store.parse_uuid(thread_id, "thread_id")
+    if await rt.checkpointer.aget_tuple(thread_config(str(tid))) is None:
+        async with rt.runs.db.user_session(principal.user_id) as session:
+            await store.require_thread(session, tid)
+        return _json([])
+    _, graph = await _graph_for(rt, principal.user_id, tid)
+    before = body.before
+    before_config = None
+    if before is not None:
+        before_id = before if isinstance(before, str) else before.checkpoint_id
+        before_config = thread_config(str(tid), checkpoint_id=before_id)
+    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None
+    states = [state_json(s) async for s in graph.aget_state_history(
+        thread_config(str(tid), checkpoint), filter=body.metadata, before=before_config, limit=body.limit)]
+    return _json(states)
+

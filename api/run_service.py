@@ -1,0 +1,308 @@
+"""Run operations as the HTTP layer needs them: create (with multitask strategies), cancel, stream, join.
+
+A request never executes a graph: it writes a pending run (one transaction that also locks the thread row, so
+concurrent requests on one thread decide their multitask strategy one at a time), announces it, and then only
+reads the run's bus stream. That is what lets a client disconnect without killing its run, and lets any process
+serve any run's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from api import serde, store
+from api.bus import EventBus
+from api.errors import ApiError
+from api.executor import RUN_STREAM_TTL_SECONDS, RunExecutor, run_stream
+from api.graphs import GraphRegistry
+from api.metrics import RUNS_CREATED, STREAM_CLIENTS
+from api.schemas import RunCreate
+from api.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
+from api.worker import RunWorker
+from db.models import Run
+from db.session import Database
+
+ALWAYS_SENT = {"metadata", "error", "end"}
+
+
+class RunService:
+    def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, worker: RunWorker,
+                 executor: RunExecutor, *, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+        self.heartbeat_seconds = heartbeat_seconds
+        self.db = database
+        self.bus = bus
+        self.graphs = graphs
+        self.worker = worker
+        self.executor = executor
+
+    # --- create ----------------------------------------------------------------------------------------
+
+    async def create(self, user_id: uuid.UUID, thread_id: uuid.UUID | None, body: RunCreate) -> Run:
+        graph_id = self.graphs.resolve(body.assistant_id)
+        if graph_id is None:
+            raise ApiError(404, "not_found", f"assistant {body.assistant_id!r} not found", field="assistant_id")
+        stateless = thread_id is None
+        resume = body.command is not None and body.command.resume is not None
+        if stateless and resume:
+            raise ApiError(422, "invalid_request", "command.resume needs a thread: resume on "
+                           "/threads/{thread_id}/runs with the interrupted thread", field="command.resume")
+        strategy = body.multitask_strategy or "enqueue"
+        to_end: list[Run] = []
+        to_cancel: list[Run] = []
+        async with self.db.user_session(user_id) as session:
+            created = False
+            if stateless:
+                thread = await store.insert_thread(session, user_id, None, {})
+                created = True
+            else:
+                thread = await store.get_thread(session, thread_id, lock=True)  # type: ignore[arg-type]
+                if thread is None:
+                    if body.if_not_exists != "create":
+                        raise ApiError(404, "not_found", f"thread {thread_id} not found", field="thread_id")
+                    thread = await store.insert_thread(session, user_id, thread_id, {})
+                    if thread is None:
+                        raise ApiError(409, "conflict", f"thread id {thread_id} cannot be used", field="thread_id")
+                    created = True
+            assert thread is not None
+            if resume and (created or await self._never_ran(thread.thread_id)):
+                raise ApiError(422, "invalid_request", "command.resume: the thread has no interrupted run to resume",
+                               field="command.resume")
+            active = await store.active_runs(session, thread.thread_id, lock=True)
+            if active and strategy == "reject":
+                raise ApiError(409, "thread_busy", "the thread is already running a run; wait for it, or send "
+                               "multitask_strategy enqueue, interrupt or rollback", field="multitask_strategy")
+            if active and strategy in ("interrupt", "rollback"):
+                for other in active:
+                    if other.status == "pending":
+                        to_end.append(other)
+                        if strategy == "rollback":
+                            await store.delete_run(session, other.run_id)
+                        else:
+                            await store.finish_run(session, other.run_id, "interrupted", None)
+                    else:
+                        other.cancel_requested = strategy
+                        to_cancel.append(other)
+            run = await store.insert_run(
+                session,
+                run_id=uuid.uuid4(),
+                thread_id=thread.thread_id,
+                user_id=user_id,
+                assistant_id=body.assistant_id,
+                status="pending",
+                metadata_=body.metadata or {},
+                kwargs=self._kwargs(body, graph_id, temporary=stateless and body.on_completion != "keep"),
+                multitask_strategy=strategy,
+                run_after=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body.after_seconds or 0),
+            )
+            await store.merge_thread_metadata(session, thread.thread_id,
+                                              {"graph_id": graph_id, "assistant_id": body.assistant_id})
+            await store.set_thread_state(session, thread.thread_id, status="busy")
+        RUNS_CREATED.labels(multitask_strategy=strategy).inc()
+        for other in to_end:
+            await self._publish_end(other.run_id, "interrupted")
+        for other in to_cancel:
+            await self.worker.request_cancel(other.run_id, strategy)
+        await self.bus.expire(run_stream(run.run_id), RUN_STREAM_TTL_SECONDS)
+        await self.worker.run_created(body.after_seconds or 0)
+        return run
+
+    async def _never_ran(self, thread_id: uuid.UUID) -> bool:
+        config = {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": ""}}
+        return await self.executor.checkpointer.aget_tuple(config) is None  # type: ignore[arg-type]
+
+    @staticmethod
+    def _kwargs(body: RunCreate, graph_id: str, *, temporary: bool) -> dict[str, Any]:
+        modes = list(dict.fromkeys(body.stream_mode))
+        if temporary and "values" not in modes:
+            modes.append("values")  # a stateless run's result must survive its thread's deletion
+        durability = body.durability or (None if body.checkpoint_during is None else
+                                         ("async" if body.checkpoint_during else "exit"))
+        return {
+            "graph_id": graph_id,
+            # agent-chat-ui sends both input and command when resuming; the command wins.
+            "input": None if body.command is not None else body.input,
+            "command": body.command.model_dump(exclude_none=True) if body.command is not None else None,
+            "config": body.config.model_dump(exclude_none=True) if body.config else {},
+            "context": body.context,
+            "stream_mode": modes,
+            "stream_subgraphs": body.stream_subgraphs,
+            "stream_resumable": body.stream_resumable,
+            "checkpoint": body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None,
+            "checkpoint_id": body.checkpoint_id,
+            "interrupt_before": body.interrupt_before,
+            "interrupt_after": body.interrupt_after,
+            "durability": durability,
+            "feedback_keys": body.feedback_keys,
+            "on_disconnect": body.on_disconnect or "continue",
+            "temporary": temporary,
+        }
+
+    async def _publish_end(self, run_id: uuid.UUID, status: str) -> None:
+        await self.bus.publish(run_stream(run_id), "end", orjson.dumps({"run_id": str(run_id), "status": status}))
+
+    # --- cancel ----------------------------------------------------------------------------------------
+
+    async def cancel(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, action: str) -> None:
+        async with self.db.user_session(user_id) as session:
+            await store.require_thread(session, thread_id, lock=True)
+            run = await store.require_run(session, thread_id, run_id, lock=True)
+            if run.status not in store.ACTIVE:
+                raise ApiError(409, "run_finished", f"run {run_id} already finished with status {run.status}",
+                               field="run_id")
+            pending = run.status == "pending"
+            if pending:
+                if action == "rollback":
+                    await store.delete_run(session, run_id)
+                else:
+                    await store.finish_run(session, run_id, "interrupted", None)
+                others = await store.has_other_active_runs(session, thread_id, run_id)
+                if not others:
+                    await store.set_thread_state(session, thread_id, status="idle")
+            else:
+                run.cancel_requested = action
+        if pending:
+            await self._publish_end(run_id, "interrupted")
+            self.worker.wake()
+        else:
+            await self.worker.request_cancel(run_id, action)
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    async def run_status(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> str | None:
+        async with self.db.user_session(user_id) as session:
+            run = await store.get_run(session, thread_id, run_id)
+            return run.status if run is not None else None
+
+    def stream(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, *, last_id: str | None,
+               modes: list[str] | None, cancel_on_disconnect: bool) -> AsyncIterator[bytes]:
+        """SSE bytes of a run: replay after `last_id` (everything if None), then live, until `end`."""
+        wanted = _wanted_events(modes)
+        quiet_checks = 0
+
+        async def events() -> AsyncIterator[bytes]:
+            ended = False
+            STREAM_CLIENTS.inc()
+            try:
+                async for message in self.bus.subscribe(run_stream(run_id), last_id=last_id or "0"):
+                    if wanted is None or message.event in ALWAYS_SENT or message.event.split("|")[0] in wanted:
+                        yield frame(message.event, message.data, message.id)
+                    if message.event == "end":
+                        ended = True
+                        return
+            finally:
+                STREAM_CLIENTS.dec()
+                if not ended and cancel_on_disconnect:
+                    asyncio.get_running_loop().create_task(self._cancel_quietly(user_id, thread_id, run_id))
+
+        async def closed_if_finished() -> bytes | None:
+            # Every sixth quiet period, make sure the run is not over with its `end` lost (e.g. expired).
+            nonlocal quiet_checks
+            quiet_checks += 1
+            if quiet_checks % 6:
+                return None
+            status = await self.run_status(user_id, thread_id, run_id)
+            if status in store.ACTIVE:
+                return None
+            return frame("end", orjson.dumps({"run_id": str(run_id), "status": status or "unknown"}))
+
+        return with_heartbeats(events(), heartbeat=self.heartbeat_seconds, on_idle=closed_if_finished)
+
+    async def _cancel_quietly(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        try:
+            await self.cancel(user_id, thread_id, run_id, "interrupt")
+        except ApiError:
+            pass  # already finished
+
+    def result(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, *,
+               cancel_on_disconnect: bool = False) -> AsyncIterator[bytes]:
+        """The run's final output as JSON (what `/wait` and `/join` return), with whitespace keep-alives.
+
+        Like langgraph-api: the last `values` (with `__interrupt__` when the run stopped for a person), or
+        `{"__error__": {...}}` when it failed; once the run's events are gone, the thread's saved values.
+        """
+        outcome = _Outcome()
+
+        async def consume() -> bytes:
+            ended = False
+            try:
+                if await self.run_status(user_id, thread_id, run_id) in store.ACTIVE:
+                    async for message in self.bus.subscribe(run_stream(run_id), last_id="0"):
+                        outcome.absorb(message.event, message.data)
+                        if message.event == "end":
+                            break
+                ended = True
+            finally:
+                if not ended and cancel_on_disconnect:
+                    asyncio.get_running_loop().create_task(self._cancel_quietly(user_id, thread_id, run_id))
+            return outcome.body() or await self._saved_result(user_id, thread_id, run_id)
+
+        async def body() -> AsyncIterator[bytes]:
+            task = asyncio.create_task(consume())
+            try:
+                while True:
+                    done, _ = await asyncio.wait({task}, timeout=self.heartbeat_seconds)
+                    if done:
+                        yield task.result()
+                        return
+                    yield b"\n"  # leading whitespace is ignored by JSON parsers; keeps proxies from timing out
+            finally:
+                if not task.done():
+                    task.cancel()
+
+        return body()
+
+    async def _saved_result(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> bytes:
+        async with self.db.user_session(user_id) as session:
+            run = await store.get_run(session, thread_id, run_id)
+            thread = await store.get_thread(session, thread_id)
+        if run is not None and run.status in ("error", "timeout") and run.error:
+            return serde.dumps({"__error__": run.error})
+        if thread is None:
+            return b"{}"
+        values = dict(thread.values or {})
+        interrupts = [i for items in (thread.interrupts or {}).values() for i in items]
+        if interrupts:
+            values["__interrupt__"] = interrupts
+        return serde.dumps(values)
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.latest: bytes | None = None
+        self.error: bytes | None = None
+        self.interrupts: list[Any] = []
+
+    def absorb(self, event: str, data: bytes) -> None:
+        mode = event.split("|")[0]
+        if mode == "error":
+            self.error = data
+        elif mode == "values":
+            if b"__interrupt__" in data:
+                self.interrupts.extend(orjson.loads(data).get("__interrupt__") or [])
+            self.latest = data
+
+    def body(self) -> bytes | None:
+        if self.error is not None:
+            return b'{"__error__":' + self.error + b"}"
+        if self.latest is not None and self.interrupts and b"__interrupt__" not in self.latest:
+            values = orjson.loads(self.latest)
+            values["__interrupt__"] = self.interrupts
+            return orjson.dumps(values)
+        return self.latest
+
+
+def _wanted_events(modes: list[str] | None) -> set[str] | None:
+    if not modes:
+        return None
+    wanted = set(modes)
+    if "messages-tuple" in wanted:
+        wanted.add("messages")
+    if "messages" in wanted:
+        wanted |= {"messages/partial", "messages/complete", "messages/metadata"}
+    return wanted

@@ -1,0 +1,173 @@
+"""Request bodies of the LangGraph-compatible API, as the official SDKs and agent-chat-ui send them.
+
+These models are what FastAPI validates (a wrong type is a 422 naming the field) and what `/openapi.json`
+documents. Unknown fields are ignored rather than refused, so a newer SDK that adds an optional field keeps
+working; fields we know but cannot honour (e.g. `webhook`) are refused with a message naming them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+StreamModeName = Literal[
+    "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
+]
+SUPPORTED_STREAM_MODES: tuple[str, ...] = StreamModeName.__args__  # type: ignore[attr-defined]
+MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Checkpoint(_Body):
+    thread_id: str | None = None
+    checkpoint_ns: str = ""
+    checkpoint_id: str | None = None
+    checkpoint_map: dict[str, Any] | None = None
+
+
+class RunConfig(_Body):
+    model_config = ConfigDict(extra="allow")
+    tags: list[str] | None = None
+    recursion_limit: int | None = Field(default=None, ge=1, le=10_000)
+    configurable: dict[str, Any] | None = None
+
+
+class SendItem(_Body):
+    node: str
+    input: Any = None
+
+
+class RunCommand(_Body):
+    """`resume` answers an `interrupt()`; for approvals it is `{"decisions": [...]}`."""
+
+    resume: Any = None
+    update: dict[str, Any] | list[Any] | None = None
+    goto: str | SendItem | list[str | SendItem] | None = None
+
+
+def _stream_modes(value: Any) -> list[str]:
+    if value is None:
+        return ["values"]
+    if not isinstance(value, str | list | tuple):
+        raise ValueError("must be a stream mode or a list of stream modes")
+    modes = [value] if isinstance(value, str) else list(value)
+    for mode in modes:
+        if not isinstance(mode, str):
+            raise ValueError("each stream mode must be a string")
+        if mode not in SUPPORTED_STREAM_MODES:
+            raise ValueError(f"unknown stream mode {mode!r}; supported: {', '.join(SUPPORTED_STREAM_MODES)}")
+    return modes or ["values"]
+
+
+class RunCreate(_Body):
+    """A run on a thread (`/threads/{id}/runs*`) or a stateless one (`/runs*`)."""
+
+    assistant_id: str = Field(min_length=1, max_length=100, description="Assistant id or graph id, e.g. `agent`.")
+    input: dict[str, Any] | list[Any] | str | int | float | bool | None = None
+    command: RunCommand | None = Field(default=None, description="Wins over `input` when both are sent.")
+    stream_mode: list[str] = Field(default_factory=lambda: ["values"], description="A mode or a list of modes.")
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    config: RunConfig | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: Checkpoint | None = None
+    checkpoint_id: str | None = None
+    checkpoint_during: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    multitask_strategy: MultitaskStrategy | None = None
+    if_not_exists: Literal["create", "reject"] | None = None
+    on_disconnect: Literal["cancel", "continue"] | None = None
+    on_completion: Literal["delete", "keep"] | None = None
+    after_seconds: float | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    feedback_keys: list[str] | None = None
+    webhook: str | None = Field(default=None, description="Not supported by this server; refused.")
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _modes(cls, value: Any) -> list[str]:
+        return _stream_modes(value)
+
+    @field_validator("context")
+    @classmethod
+    def _one_of_context_or_configurable(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        config = info.data.get("config")
+        if value and config is not None and config.configurable:
+            raise ValueError("send either config.configurable or context, not both")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _no_webhooks(cls, value: str | None) -> str | None:
+        if value:
+            raise ValueError("run webhooks are not supported by this server; join the run or poll it instead")
+        return value
+
+
+class ThreadCreate(_Body):
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    supersteps: list[dict[str, Any]] | None = None
+    ttl: dict[str, Any] | int | None = None
+
+
+class ThreadPatch(_Body):
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl: dict[str, Any] | int | None = None
+
+
+class ThreadSearch(_Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    ids: list[str] | None = None
+    status: ThreadStatus | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
+
+
+class ThreadCount(_Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: ThreadStatus | None = None
+
+
+class ThreadStateUpdate(_Body):
+    values: dict[str, Any] | list[Any] | None = None
+    as_node: str | None = None
+    checkpoint: Checkpoint | None = None
+    checkpoint_id: str | None = None
+
+
+class ThreadStateCheckpoint(_Body):
+    checkpoint: Checkpoint
+    subgraphs: bool = False
+
+
+class ThreadHistory(_Body):
+    limit: int = Field(default=10, ge=1, le=1000)
+    before: str | Checkpoint | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: Checkpoint | None = None
+
+
+class AssistantSearch(_Body):
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: str | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None

@@ -1,0 +1,219 @@
+"""Thread and run rows: queries and their API shapes. Every function takes a `user_session`, so RLS scopes it.
+
+Kept free of HTTP and of graph execution so the request handlers, the executor and the sweeper share one
+definition of "what a thread/run looks like" and of how a thread's status follows from its runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError
+from db.models import Run, Thread
+
+ACTIVE = ("pending", "running")
+TERMINAL = ("success", "error", "timeout", "interrupted")
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ApiError(422, "invalid_request", f"{field} must be a UUID, got {value!r}", field=field) from None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def thread_json(row: Thread) -> dict[str, Any]:
+    return {
+        "thread_id": str(row.thread_id),
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "state_updated_at": _iso(row.updated_at),
+        "metadata": row.metadata_ or {},
+        "status": row.status,
+        "config": {},
+        "values": row.values if row.values is not None else {},
+        "interrupts": row.interrupts or {},
+        "error": row.error,
+    }
+
+
+def run_json(row: Run) -> dict[str, Any]:
+    return {
+        "run_id": str(row.run_id),
+        "thread_id": str(row.thread_id),
+        "assistant_id": row.assistant_id,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "status": row.status,
+        "metadata": row.metadata_ or {},
+        "multitask_strategy": row.multitask_strategy,
+        "kwargs": row.kwargs,
+        "error": row.error,
+    }
+
+
+def select_fields(body: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k in fields} if fields else body
+
+
+# --- threads ---------------------------------------------------------------------------------------------
+
+
+async def get_thread(session: AsyncSession, thread_id: uuid.UUID, *, lock: bool = False) -> Thread | None:
+    stmt = select(Thread).where(Thread.thread_id == thread_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def require_thread(session: AsyncSession, thread_id: uuid.UUID, *, lock: bool = False) -> Thread:
+    thread = await get_thread(session, thread_id, lock=lock)
+    if thread is None:  # another user's thread looks exactly like a missing one
+        raise ApiError(404, "not_found", f"thread {thread_id} not found", field="thread_id")
+    return thread
+
+
+async def insert_thread(session: AsyncSession, user_id: uuid.UUID, thread_id: uuid.UUID | None,
+                        metadata: dict[str, Any]) -> Thread | None:
+    """Create a thread; None if the id is taken (by this user or, invisibly, by another)."""
+    values: dict[Any, Any] = {Thread.user_id: user_id, Thread.metadata_: metadata}
+    if thread_id is not None:
+        values[Thread.thread_id] = thread_id
+    stmt = insert(Thread).values(values).on_conflict_do_nothing(index_elements=["thread_id"]).returning(Thread)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _thread_filters(stmt: Select[Any], metadata: dict[str, Any] | None, values: dict[str, Any] | None,
+                    status: str | None, ids: Sequence[uuid.UUID] | None) -> Select[Any]:
+    if metadata:
+        stmt = stmt.where(Thread.metadata_.contains(metadata))
+    if values:
+        stmt = stmt.where(Thread.values.contains(values))
+    if status:
+        stmt = stmt.where(Thread.status == status)
+    if ids:
+        stmt = stmt.where(Thread.thread_id.in_(ids))
+    return stmt
+
+
+async def search_threads(session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None,
+                         status: str | None, ids: Sequence[uuid.UUID] | None, limit: int, offset: int,
+                         sort_by: str | None, sort_order: str | None) -> list[Thread]:
+    column = {"thread_id": Thread.thread_id, "status": Thread.status, "created_at": Thread.created_at,
+              "updated_at": Thread.updated_at, "state_updated_at": Thread.updated_at}[sort_by or "updated_at"]
+    order = column.asc() if sort_order == "asc" else column.desc()
+    stmt = _thread_filters(select(Thread), metadata, values, status, ids).order_by(order).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def count_threads(session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None,
+                        status: str | None) -> int:
+    stmt = _thread_filters(select(func.count()).select_from(Thread), metadata, values, status, None)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def merge_thread_metadata(session: AsyncSession, thread_id: uuid.UUID, metadata: dict[str, Any]) -> None:
+    await session.execute(
+        update(Thread).where(Thread.thread_id == thread_id)
+        .values({Thread.metadata_: Thread.metadata_.op("||")(bindparam("meta", metadata, type_=JSONB)),
+                 Thread.updated_at: func.now()})
+    )
+
+
+async def delete_thread(session: AsyncSession, thread_id: uuid.UUID) -> bool:
+    result = await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_thread_state(session: AsyncSession, thread_id: uuid.UUID, *, status: str | None = None,
+                           values: dict[str, Any] | None = None, interrupts: dict[str, Any] | None = None,
+                           error: dict[str, Any] | None | bool = False) -> None:
+    changes: dict[str, Any] = {"updated_at": func.now()}
+    if status is not None:
+        changes["status"] = status
+    if values is not None:
+        changes["values"] = values
+    if interrupts is not None:
+        changes["interrupts"] = interrupts
+    if error is not False:
+        changes["error"] = error
+    await session.execute(update(Thread).where(Thread.thread_id == thread_id).values(**changes))
+
+
+# --- runs ------------------------------------------------------------------------------------------------
+
+
+async def active_runs(session: AsyncSession, thread_id: uuid.UUID, *, lock: bool = False) -> list[Run]:
+    stmt = select(Run).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE)).order_by(Run.created_at)
+    if lock:
+        stmt = stmt.with_for_update()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def has_other_active_runs(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID) -> bool:
+    stmt = select(func.count()).select_from(Run).where(
+        Run.thread_id == thread_id, Run.status.in_(ACTIVE), Run.run_id != run_id)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def get_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> Run | None:
+    stmt = select(Run).where(Run.run_id == run_id, Run.thread_id == thread_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def require_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> Run:
+    run = await get_run(session, thread_id, run_id, lock=lock)
+    if run is None:
+        raise ApiError(404, "not_found", f"run {run_id} not found on thread {thread_id}", field="run_id")
+    return run
+
+
+async def list_runs(session: AsyncSession, thread_id: uuid.UUID, *, limit: int, offset: int,
+                    status: str | None) -> list[Run]:
+    stmt = select(Run).where(Run.thread_id == thread_id)
+    if status:
+        stmt = stmt.where(Run.status == status)
+    stmt = stmt.order_by(Run.created_at.desc()).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def insert_run(session: AsyncSession, **values: Any) -> Run:
+    run = Run(**values)
+    session.add(run)
+    await session.flush()
+    await session.refresh(run)
+    return run
+
+
+async def finish_run(session: AsyncSession, run_id: uuid.UUID, status: str, error: dict[str, Any] | None) -> None:
+    await session.execute(
+        update(Run).where(Run.run_id == run_id)
+        .values(status=status, error=error, ended_at=func.now(), updated_at=func.now(), worker_id=None)
+    )
+
+
+async def delete_run(session: AsyncSession, run_id: uuid.UUID) -> None:
+    await session.execute(delete(Run).where(Run.run_id == run_id))
+
+
+def settled_thread_status(*, others_active: bool, run_status: str, has_next: bool) -> str:
+    """A thread's status once a run settles: busy while more runs are queued, else from the outcome."""
+    if others_active:
+        return "busy"
+    if run_status in ("error", "timeout"):
+        return "error"
+    return "interrupted" if has_next else "idle"

@@ -1,0 +1,60 @@
+"""Writing the audit trail: a row before the action, its outcome after (see the append-only trigger)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditLog
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    actor: str,
+    operation: str,
+    arguments: dict[str, Any],
+    status: str = "started",
+    envelope_id: str | None = None,
+    thread_id: str | None = None,
+    run_id: str | None = None,
+    tool_call_id: str | None = None,
+) -> int:
+    stmt = insert(AuditLog).values(
+        user_id=user_id, actor=actor, operation=operation, arguments=arguments, status=status,
+        envelope_id=envelope_id, thread_id=thread_id, run_id=run_id, tool_call_id=tool_call_id,
+    ).returning(AuditLog.id)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def finish(
+    session: AsyncSession,
+    audit_id: int,
+    *,
+    status: str,
+    started: float,
+    now: float,
+    outcome: dict[str, Any] | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    trace_token: str | None = None,
+    envelope_id: str | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "status": status, "outcome": outcome, "error_code": error_code, "error_message": error_message,
+        "docusign_trace_token": trace_token, "finished_at": dt.datetime.now(dt.UTC),
+        "duration_ms": int((now - started) * 1000),
+    }
+    if envelope_id is not None:
+        values["envelope_id"] = envelope_id
+    await session.execute(update(AuditLog).where(AuditLog.id == audit_id).values(**values))
+
+
+async def record(session: AsyncSession, **fields: Any) -> int:
+    """A one-shot row for something already decided (a rejected approval, a webhook change)."""
+    return await start(session, **fields)

@@ -1,0 +1,89 @@
+"""The event bus contract, on both implementations: ids, replay, live fan-out, resume after an id, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from api.bus import BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
+from tests.api_helpers import RedisProcess
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str | None]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+    elif RedisProcess.available():
+        with RedisProcess() as redis:
+            yield redis.url
+    else:
+        yield None
+
+
+@pytest.fixture(params=["in-process", "redis"])
+async def bus(request: pytest.FixtureRequest, redis_url: str | None) -> AsyncIterator[EventBus]:
+    if request.param == "redis":
+        if redis_url is None:
+            pytest.skip("the Redis implementation needs REDIS_URL or redis-server (in-process variant ran)")
+        instance: EventBus = RedisBus(redis_url)
+    else:
+        instance = InProcessBus()
+    yield instance
+    await instance.aclose()
+
+
+async def _take(iterator: AsyncIterator[BusMessage], count: int, timeout: float = 5) -> list[BusMessage]:
+    async def take() -> list[BusMessage]:
+        return [await anext(iterator) for _ in range(count)]
+
+    return await asyncio.wait_for(take(), timeout)
+
+
+def _id_key(message_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in message_id.split("-"))
+
+
+async def test_replay_then_live_and_fan_out(bus: EventBus) -> None:
+    stream = f"test:{uuid.uuid4()}"
+    ids = [await bus.publish(stream, "e", f"{i}".encode()) for i in range(3)]
+    assert sorted(ids, key=_id_key) == ids and len(set(ids)) == 3
+    everything = bus.subscribe(stream, last_id="0")
+    after_first = bus.subscribe(stream, last_id=ids[0])
+    live = bus.subscribe(stream)
+    assert [m.data for m in await _take(everything, 3)] == [b"0", b"1", b"2"]
+    assert [m.data for m in await _take(after_first, 2)] == [b"1", b"2"]
+    live_task = asyncio.create_task(_take(live, 2))
+    await asyncio.sleep(0.2)  # the live reader is waiting
+    newer = [await bus.publish(stream, "x", b"3"), await bus.publish(stream, "y", b"4")]
+    for reader in (everything, after_first):
+        got = await _take(reader, 2)
+        assert [(m.id, m.event, m.data) for m in got] == [(newer[0], "x", b"3"), (newer[1], "y", b"4")]
+    assert [m.data for m in await live_task] == [b"3", b"4"]
+    for reader in (everything, after_first, live):
+        await reader.aclose()  # type: ignore[attr-defined]
+
+
+async def test_many_subscribers_get_the_same_events_in_order(bus: EventBus) -> None:
+    stream = f"test:{uuid.uuid4()}"
+    readers = [bus.subscribe(stream, last_id="0") for _ in range(20)]
+    tasks = [asyncio.create_task(_take(r, 50)) for r in readers]
+    for i in range(50):
+        await bus.publish(stream, "tick", str(i).encode())
+    results = await asyncio.gather(*tasks)
+    assert all([m.data for m in got] == [str(i).encode() for i in range(50)] for got in results)
+
+
+async def test_expire_and_bad_ids(bus: EventBus) -> None:
+    stream = f"test:{uuid.uuid4()}"
+    await bus.publish(stream, "e", b"gone soon")
+    await bus.expire(stream, 1)
+    await asyncio.sleep(1.3)
+    reader = bus.subscribe(stream, last_id="0")
+    with pytest.raises(TimeoutError):
+        await _take(reader, 1, timeout=0.5)
+    with pytest.raises(InvalidEventId):
+        await anext(bus.subscribe(stream, last_id="not-an-id"))

@@ -1,0 +1,116 @@
+"""End to end through the real client layer and the emulator: Connect is configured with
+`configure_emulator_connect`, an envelope is sent the way the send tools send it (`DocuSignClient.create_envelope`
+with a request id, then `mirror.record_sent_envelope`), the emulator's signing endpoint completes it, Connect
+delivers, the mirror shows `completed`, and an open `/v1/events` client receives the update."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from docusign_esign import EnvelopeDefinition, TemplateRole
+
+from api.app import create_app
+from api.auth import issue_token
+from api.webhooks.connect import configure_emulator_connect, webhook_url
+from db import mirror
+from db.session import Database
+from docusign_agent.settings import Settings
+from emulator.standalone import build_standalone_app
+from tests.conftest import DatabaseFactory, role_urls
+from tests.webhook_helpers import make_profile, serve, sse_frames, wait_for
+
+KEY = "k-" + secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="module")
+async def emulator() -> AsyncIterator[str]:
+    async with serve(build_standalone_app()) as base:
+        yield f"{base}/_emulator"
+
+
+@pytest.mark.slow
+async def test_send_sign_connect_mirror_and_events(emulator: str, settings: Settings,
+                                                   db_factories: dict[str, DatabaseFactory],
+                                                   main_backend: str) -> None:
+    from tools.docusign.registry import DocuSignClients
+
+    url = db_factories[main_backend].create()
+    app_settings = settings.model_copy(update={"database_url": url, "docusign_connect_hmac_keys": [KEY]})
+    user = make_profile(url, email=f"e2e-{uuid.uuid4().hex[:6]}@example.com")
+    app = create_app(app_settings, role_urls(url))
+    async with serve(app) as base, httpx.AsyncClient(timeout=60) as http:
+        database: Database = app.state.database
+        clients = DocuSignClients(app_settings, database, emulator_url=emulator)
+        try:
+            client = await clients.for_user(user)
+            configured = await configure_emulator_connect(client, emulator_url=emulator, url=webhook_url(base),
+                                                          hmac_keys=[KEY], http=http)
+            assert configured["action"] == "created"
+            again = await configure_emulator_connect(client, emulator_url=emulator, url=webhook_url(base),
+                                                     hmac_keys=[KEY], http=http)
+            assert again["action"] == "updated" and again["connect_id"] == configured["connect_id"]
+
+            # An SSE client is listening before anything happens.
+            frames: list[dict[str, Any]] = []
+            ready = asyncio.Event()
+            token = issue_token(app_settings, user, "e2e@example.com")
+
+            async def listen() -> None:
+                async with http.stream("GET", f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}
+                                       ) as response:
+                    async for frame in sse_frames(response):
+                        if frame.get("event") == "ready":
+                            ready.set()
+                        elif frame.get("event") == "envelope":
+                            frames.append(json.loads(frame["data"]))
+                            if frames[-1]["status"] == "completed":
+                                return
+
+            listener = asyncio.create_task(listen())
+            await asyncio.wait_for(ready.wait(), 10)
+            await asyncio.sleep(0.2)
+
+            templates = await client.list_templates()
+            nda = next(t for t in templates.envelope_templates if t.name == "Mutual NDA")
+            request_id = str(uuid.uuid4())
+            summary = await client.create_envelope(EnvelopeDefinition(
+                template_id=nda.template_id, status="sent", email_subject="NDA with Northwind",
+                template_roles=[TemplateRole(role_name="Party A", name="Ann", email="ann@example.com"),
+                                TemplateRole(role_name="Party B", name="Bob", email="bob@example.com")]),
+                request_id=request_id)
+            async with database.user_session(user) as session:
+                await mirror.record_sent_envelope(session, user, envelope_id=summary.envelope_id,
+                                                  account_id=client.account_id, status=summary.status,
+                                                  email_subject="NDA with Northwind", request_id=request_id)
+            envelope_id = summary.envelope_id
+            state = (await http.get(f"{emulator}/envelopes/{envelope_id}")).json()
+            for r in sorted((r for r in state["recipients"] if r["kind"] == "signer"),
+                            key=lambda r: r["routing_order"]):
+                signed = await http.post(f"{emulator}/envelopes/{envelope_id}/sign",
+                                         json={"recipient_id": r["recipient_id"]})
+                assert signed.status_code == 200, signed.text
+
+            async def completed() -> bool:
+                async with database.user_session(user) as session:
+                    found = await mirror.get_envelope(session, envelope_id)
+                return found is not None and found.status == "completed"
+
+            await wait_for(completed, 30)
+            await asyncio.wait_for(listener, 30)
+            assert frames[-1]["envelope_id"] == envelope_id and frames[-1]["status"] == "completed"
+            async with database.user_session(user) as session:
+                found = await mirror.get_envelope(session, envelope_id)
+            assert found is not None and found.request_id == request_id
+            assert {r.status for r in found.recipients} == {"completed"} and len(found.recipients) == 2
+            listed = (await http.get(f"{base}/v1/envelopes/{envelope_id}",
+                                     headers={"Authorization": f"Bearer {token}"})).json()
+            assert listed["status"] == "completed"
+        finally:
+            await clients.aclose()
