@@ -57,7 +57,11 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     prefs = await preferences(ctx)
     model = bound_model(ctx.services.settings)
     reply = await model.ainvoke([SystemMessage(system_prompt(prefs)), *state["messages"]], config)
-    return {"messages": [reply]}
+    return {"messages": [reply], "preferences": {"confirm_reminders": prefs.confirm_reminders}}
+
+
+def confirm_reminders(state: AgentState) -> bool:
+    return bool((state.get("preferences") or {}).get("confirm_reminders", True))
 
 
 def after_model(state: AgentState) -> Literal["gate", "__end__"]:
@@ -69,8 +73,7 @@ async def gate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     message = _last_ai(state)
     assert message is not None
     ctx = await ToolContext.from_config(config)
-    prefs = await preferences(ctx)
-    calls = pending_approvals(message, confirm_reminders=prefs.confirm_reminders)
+    calls = pending_approvals(message, confirm_reminders=confirm_reminders(state))
     if not calls:
         return {}
     decisions = ask(calls)  # interrupts the run until a person decides
@@ -93,13 +96,13 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     answered = _answered(state)
     approved = set(state.get("approved") or [])
     ctx = await ToolContext.from_config(config)
-    prefs = await preferences(ctx)
+    confirm = confirm_reminders(state)
 
     async def one(call: dict[str, Any]) -> ToolMessage:
         spec = BY_NAME.get(call["name"])
         if spec is None:
             payload = {"error": "unknown_tool", "message": f"There is no tool called {call['name']}."}
-        elif spec.needs_approval(call["args"], confirm_reminders=prefs.confirm_reminders) and call["id"] not in approved:
+        elif spec.needs_approval(call["args"], confirm_reminders=confirm) and call["id"] not in approved:
             payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
         else:
             call_ctx = ToolContext(ctx.user_id, ctx.thread_id, ctx.run_id, call["id"], ctx.services)

@@ -91,6 +91,12 @@ async def test_agent_send_sign_connect_mirror_events(settings: Settings) -> None
         name, payload = tool_payloads(state)[-1]
         assert name == "get_envelope_status" and payload["envelope"]["source"] == "mirror"
         assert "webhook mirror" in payload["summary"] and payload["envelope"]["status"] == "completed"
+
+        async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+            metrics = (await http.get("/metrics")).text
+        assert 'dsa_docusign_calls_total{operation="create_envelope",status="201"}' in metrics
+        assert 'dsa_tool_calls_total{status="succeeded",tool="send_template"}' in metrics
+        assert 'dsa_webhook' in metrics
     finally:
         listener.cancel()
         server.should_exit = True

@@ -62,6 +62,8 @@ from docusign_esign import (
 )
 from docusign_esign.client.api_exception import ApiException
 
+from api.metrics import DOCUSIGN_CALLS
+
 from tools.docusign.cache import EnvelopeCache
 from tools.docusign.errors import (
     AUTH_CODES,
@@ -421,9 +423,11 @@ class DocuSignClient:
 
     async def _run(self, token: str, fn: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
+        operation = _operation(fn)
         try:
-            data, _status, headers = await loop.run_in_executor(self._executor, self.api_client.run_as, token, fn)
+            data, status, headers = await loop.run_in_executor(self._executor, self.api_client.run_as, token, fn)
         except ApiException as exc:
+            DOCUSIGN_CALLS.labels(operation=operation, status=str(exc.status or 0)).inc()
             headers = exc.headers if getattr(exc, "headers", None) is not None else {}
             self._observe(headers)
             if not exc.status:  # the SDK's wrapper for SSL failures
@@ -432,10 +436,12 @@ class DocuSignClient:
             raise error_from_response(exc.status, exc.body, headers) from None
         except urllib3.exceptions.HTTPError as exc:
             timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
+            DOCUSIGN_CALLS.labels(operation=operation, status="timeout" if timeout else "unreachable").inc()
             raise TransientDocuSignError(
                 f"DocuSign did not answer in time ({type(exc).__name__})" if timeout
                 else f"could not reach DocuSign ({type(exc).__name__})",
                 status=0, error_code="TIMEOUT" if timeout else "CONNECTION_ERROR") from None
+        DOCUSIGN_CALLS.labels(operation=operation, status=str(status)).inc()
         self._observe(headers)
         return data
 
@@ -450,6 +456,13 @@ class DocuSignClient:
                 limit=_int(headers, "X-RateLimit-Limit"), remaining=_int(headers, "X-RateLimit-Remaining"),
                 reset=_int(headers, "X-RateLimit-Reset"), burst_limit=_int(headers, "X-BurstLimit-Limit"),
                 burst_remaining=_int(headers, "X-BurstLimit-Remaining"))
+
+
+def _operation(fn: Callable[[], Any]) -> str:
+    """The SDK operation a call lambda makes (`create_envelope`...), for the calls-by-operation metric."""
+    code = getattr(fn, "__code__", None)
+    names = code.co_names if code is not None else ()
+    return next((n.removesuffix("_with_http_info") for n in names if n.endswith("_with_http_info")), "call")
 
 
 def stamp_request_id(definition: EnvelopeDefinition, request_id: str) -> EnvelopeDefinition:
