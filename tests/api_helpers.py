@@ -15,11 +15,9 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,6 +45,7 @@ from api.worker import WorkerOptions
 from db.session import DatabaseUrls
 from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
 from docusign_agent.settings import Settings
+from servers import ServerThread, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_ORIGIN = "http://localhost:3000"  # where agent-chat-ui runs in development
@@ -117,37 +116,6 @@ def human(text: str) -> dict[str, Any]:
 
 
 # --- servers -----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerThread:
-    """The whole app under uvicorn on its own thread and event loop, on a free loopback port."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", loop="asyncio", timeout_graceful_shutdown=3))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.time() + 60
-        while not self.server.started:
-            if time.time() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @dataclass

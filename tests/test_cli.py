@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from docusign_agent.settings import Settings, load_settings
+from docusign_agent.settings import Settings
 from tests.conftest import REPO, role_urls, running_app
+from servers import free_port
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -74,12 +75,6 @@ def test_unreachable_database_names_masked_url(tmp_path: Path) -> None:
 def test_token_rejects_bad_email(tmp_path: Path) -> None:
     result = cli("token", "--user", "not-an-email", env=base_env(tmp_path))
     assert result.returncode == 2 and "--user" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_on_embedded_defaults(tmp_path: Path) -> None:

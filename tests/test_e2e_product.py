@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -24,12 +23,7 @@ from api.app import create_app
 from api.auth import issue_token
 from docusign_agent.settings import Settings
 from tests.conftest import role_urls
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from servers import free_port
 
 
 def tool_payloads(values: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

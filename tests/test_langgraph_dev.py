@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,12 +13,7 @@ from langgraph_sdk import get_client
 
 from docusign_agent.settings import Settings
 from tests.conftest import REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from servers import free_port
 
 
 async def test_langgraph_dev_serves_the_graph(settings: Settings, tmp_path: Path) -> None:

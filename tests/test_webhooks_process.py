@@ -107,3 +107,57 @@ async def test_sigkill_between_store_and_apply(db_factories: dict[str, DatabaseF
             second.wait(20)
         except subprocess.TimeoutExpired:
             second.kill()
+
+
+@pytest.mark.slow
+async def test_two_server_processes_share_the_work(db_factories: dict[str, DatabaseFactory], main_backend: str,
+                                                   tmp_path: Path) -> None:
+    """Deliveries spread over two `serve` processes on one database: every event is applied exactly once (one
+    attempt, by one worker) and the mirror ends equal to the true state."""
+    import asyncio
+    import random
+
+    from tests.webhook_helpers import lifecycle, mirror_state
+
+    url = db_factories[main_backend].create()
+    ds_user = str(uuid.uuid4())
+    make_profile(url, docusign_user_id=ds_user, account_id="acct")
+    rng = random.Random(7)
+    envs = [lifecycle("acct", ds_user, rng) for _ in range(25)]
+    bodies = [b for e in envs for b in e.events]
+    rng.shuffle(bodies)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    (first, base_a), (second, base_b) = start_server(url, tmp_path / "a"), start_server(url, tmp_path / "b")
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            async def deliver(i: int, body: bytes) -> int:
+                base = base_a if i % 2 else base_b
+                r = await client.post(f"{base}/webhooks/docusign", content=body, headers=signed_headers(body, KEY))
+                return r.status_code
+            assert set(await asyncio.gather(*(deliver(i, b) for i, b in enumerate(bodies)))) == {200}
+
+        ids = [e.envelope_id for e in envs]
+
+        def settled() -> bool:
+            with psycopg.connect(url) as conn:
+                return conn.execute("SELECT count(*) FROM webhook_events WHERE status = 'pending'").fetchone()[0] == 0
+
+        await wait_for(settled, 60)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT count(*), count(*) FILTER (WHERE attempts = 1 AND status IN "
+                                "('applied', 'duplicate')) FROM webhook_events").fetchone()
+            audits, distinct = conn.execute(
+                "SELECT count(*), count(DISTINCT arguments->>'webhook_event_id') FROM audit_log "
+                "WHERE actor = 'webhook'").fetchone()
+        assert rows == (len(bodies), len(bodies))  # every event processed in one attempt
+        assert audits == distinct > 0  # no event's change was recorded (applied) twice
+        assert mirror_state(url, ids) == {e.envelope_id: e.truth() for e in envs}
+    finally:
+        for proc in (first, second):
+            proc.terminate()
+        for proc in (first, second):
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import random
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ import httpx
 import psycopg
 
 from db.mirror import REQUEST_ID_FIELD
+from servers import free_port
 
 
 def sign(body: bytes, key: str) -> str:
@@ -39,12 +39,6 @@ def signed_headers(body: bytes, *keys: str) -> dict[str, str]:
 
 def ds_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- JSON SIM bodies from simulated envelope lifecycles ------------------------------------------------------
