@@ -45,7 +45,7 @@ from api.worker import WorkerOptions
 from db.session import DatabaseUrls
 from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
 from docusign_agent.settings import Settings
-from servers import ServerThread, free_port
+from tests.servers import ServerThread, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_ORIGIN = "http://localhost:3000"  # where agent-chat-ui runs in development

@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request, Response
 
 from emulator.runtime import Emulator
 from emulator.standalone import build_standalone_app
-from servers import ServerThread
+from tests.servers import ServerThread
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -16,7 +16,7 @@ import pytest
 from api.app import create_app
 from docusign_agent.settings import Settings
 from tests.conftest import REPO, role_urls, running_app
-from servers import free_port
+from tests.servers import free_port
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from api.app import create_app
 from api.auth import issue_token
 from docusign_agent.settings import Settings
 from tests.conftest import role_urls
-from servers import free_port
+from tests.servers import free_port
 
 
 def tool_payloads(values: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -13,7 +13,7 @@ from langgraph_sdk import get_client
 
 from docusign_agent.settings import Settings
 from tests.conftest import REPO
-from servers import free_port
+from tests.servers import free_port
 
 
 async def test_langgraph_dev_serves_the_graph(settings: Settings, tmp_path: Path) -> None:

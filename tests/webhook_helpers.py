@@ -23,7 +23,7 @@ import httpx
 import psycopg
 
 from db.mirror import REQUEST_ID_FIELD
-from servers import free_port
+from tests.servers import free_port
 
 
 def sign(body: bytes, key: str) -> str:
