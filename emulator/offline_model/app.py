@@ -68,7 +68,7 @@ def create_offline_model_app(today: dt.date | None = None, prefix: str = "/v1") 
                         for i, (name, args) in enumerate(decided.tool_calls)],
         )
         prompt_tokens = wire.count_tokens(orjson.dumps(body["messages"]).decode()) + (
-            wire.count_tokens(orjson.dumps(body.get("tools")).decode()) if body.get("tools") else 0)
+            wire.count_tokens_cached(orjson.dumps(body.get("tools")).decode()) if body.get("tools") else 0)
         meta = {"completion_id": f"chatcmpl-{seed[:29]}", "model": body["model"], "created": int(time.time()),
                 "usage_": wire.usage(prompt_tokens, reply)}
         if not body.get("stream"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -49,6 +50,12 @@ ARGUMENT_PIECE = 8
 
 def count_tokens(text: str) -> int:
     return len(tokens(text))
+
+
+@functools.lru_cache(maxsize=32)
+def count_tokens_cached(text: str) -> int:
+    """For text that repeats on every request (the tool definitions): counted once."""
+    return count_tokens(text)
 
 
 def digest(*parts: Any) -> str:
