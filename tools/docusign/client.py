@@ -23,17 +23,14 @@ import copy
 import datetime as dt
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 import urllib3
 from docusign_esign import (
-    ApiClient,
     BulkEnvelopesApi,
     BulkSendBatchStatus,
     BulkSendingList,
@@ -73,11 +70,11 @@ from tools.docusign.errors import (
     error_from_response,
 )
 from tools.docusign.retry import RetryPolicy
+from tools.docusign.sdk import RateLimitStatus, RawResponse, ThreadAuthApiClient, header_int, sdk_operation
 from tools.docusign.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 REQUEST_ID_FIELD = "dsa_request_id"
 LOOKUP_WINDOW = dt.timedelta(minutes=10)  # how far before the first attempt the duplicate lookup searches
 DEFAULT_LIST_WINDOW = dt.timedelta(days=30)
@@ -90,60 +87,10 @@ class Retry(Enum):
     LIMITS = "limits"    # non-idempotent writes: only limit errors, which DocuSign answers before doing anything
 
 
-@dataclass(frozen=True)
-class RateLimitStatus:
-    limit: int | None
-    remaining: int | None
-    reset: int | None
-    burst_limit: int | None
-    burst_remaining: int | None
-
-
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    return int(value) if value is not None and str(value).strip().isdigit() else None
-
-
 def _ds_time(moment: dt.datetime | str) -> str:
     if isinstance(moment, str):
         return moment
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Raw:
-    """Just enough of a response for `ApiClient.deserialize` (used to rebuild cached models)."""
-
-    def __init__(self, data: str) -> None:
-        self.data = data
-
-
-class _ThreadAuthApiClient(ApiClient):
-    """The SDK's ApiClient, with the bearer token and timeout supplied per request by the calling thread."""
-
-    def __init__(self, host: str, *, timeout: float, pool_size: int) -> None:
-        super().__init__(host=host)
-        self._local = threading.local()
-        self._timeout = (min(10.0, timeout), timeout)
-        pool_kw = self.rest_client.pool_manager.connection_pool_kw
-        pool_kw["retries"] = False
-        pool_kw["maxsize"] = pool_size
-
-    def request(self, method: str, url: str, query_params: Any = None, headers: Any = None, post_params: Any = None,
-                body: Any = None, _preload_content: bool = True, _request_timeout: Any = None) -> Any:
-        headers = dict(headers or {})
-        token = getattr(self._local, "token", None)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return super().request(method, url, query_params=query_params, headers=headers, post_params=post_params,
-                               body=body, _preload_content=_preload_content,
-                               _request_timeout=_request_timeout or self._timeout)
-
-    def run_as(self, token: str, fn: Callable[[], T]) -> T:
-        self._local.token = token
-        try:
-            return fn()
-        finally:
-            self._local.token = None
 
 
 class DocuSignClient:
@@ -155,7 +102,7 @@ class DocuSignClient:
         self.user_id = user_id
         self.account_id = account_id
         self.base_uri = base_uri.rstrip("/")
-        self.api_client = _ThreadAuthApiClient(self.base_uri + "/restapi", timeout=timeout, pool_size=pool_size)
+        self.api_client = ThreadAuthApiClient(self.base_uri + "/restapi", timeout=timeout, pool_size=pool_size)
         self._tokens = tokens
         self._executor = executor
         self._cache = cache
@@ -386,7 +333,7 @@ class DocuSignClient:
         field = f"{self.account_id}|{kind}"
         cached = await self._cache.get(envelope_id, field)
         if cached is not None:
-            return self.api_client.deserialize(_Raw(json.dumps(cached)), model)
+            return self.api_client.deserialize(RawResponse(json.dumps(cached)), model)
         value = await self._call(fn)
         await self._cache.set(envelope_id, field, self.api_client.sanitize_for_serialization(value))
         return value
@@ -423,7 +370,7 @@ class DocuSignClient:
 
     async def _run(self, token: str, fn: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
-        operation = _operation(fn)
+        operation = sdk_operation(fn)
         try:
             data, status, headers = await loop.run_in_executor(self._executor, self.api_client.run_as, token, fn)
         except ApiException as exc:
@@ -453,16 +400,9 @@ class DocuSignClient:
             self.last_trace_token = trace
         if headers.get("X-RateLimit-Limit") is not None:
             self.rate_limit = RateLimitStatus(
-                limit=_int(headers, "X-RateLimit-Limit"), remaining=_int(headers, "X-RateLimit-Remaining"),
-                reset=_int(headers, "X-RateLimit-Reset"), burst_limit=_int(headers, "X-BurstLimit-Limit"),
-                burst_remaining=_int(headers, "X-BurstLimit-Remaining"))
-
-
-def _operation(fn: Callable[[], Any]) -> str:
-    """The SDK operation a call lambda makes (`create_envelope`...), for the calls-by-operation metric."""
-    code = getattr(fn, "__code__", None)
-    names = code.co_names if code is not None else ()
-    return next((n.removesuffix("_with_http_info") for n in names if n.endswith("_with_http_info")), "call")
+                limit=header_int(headers, "X-RateLimit-Limit"), remaining=header_int(headers, "X-RateLimit-Remaining"),
+                reset=header_int(headers, "X-RateLimit-Reset"), burst_limit=header_int(headers, "X-BurstLimit-Limit"),
+                burst_remaining=header_int(headers, "X-BurstLimit-Remaining"))
 
 
 def stamp_request_id(definition: EnvelopeDefinition, request_id: str) -> EnvelopeDefinition:
