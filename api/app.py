@@ -37,10 +37,11 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         app.state.settings = settings
         app.state.database = database
         app.state.authenticator = Authenticator(settings, database)
-        docusign_clients = DocuSignClients(settings, database)  # DocuSign client layer, shared by every tool
+        # The DocuSign client layer, shared by every tool (emulator mode: ours under /_emulator, or one elsewhere)
+        docusign_clients = DocuSignClients(settings, database, emulator_url=settings.docusign_emulator_url)
         app.state.docusign_clients = docusign_clients
         set_clients(docusign_clients)
-        if emulator_app is not None:
+        if not settings.docusign_is_real:
             docusign_clients.on_connect = _emulator_connect(settings, docusign_clients)
         try:
             await start_runtime(app, settings, database)  # bus (app.state.bus), checkpointer, run worker
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             await database.dispose()
 
     # The emulator stands in for DocuSign only when no real DocuSign is configured (never beside it).
-    emulator_app = None if settings.docusign_is_real else _emulator_app(settings)
+    emulator_app = None if settings.docusign_is_real or settings.docusign_emulator_url else _emulator_app(settings)
     app = FastAPI(title="docusign-agent", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_http_layers(app, settings)  # CORS, body size limits, request ids, JSON logs, /metrics

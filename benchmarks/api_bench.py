@@ -51,13 +51,13 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 120, path: str = "/ok") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server at {url} exited with {proc.returncode}")
         try:
-            if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -65,19 +65,33 @@ def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> No
     raise RuntimeError(f"server at {url} did not start")
 
 
-def start_servers(database_url: str, data_dir: Path) -> list[Server]:
+def start_servers(database_url: str, data_dir: Path, workers: int = 1, redis_url: str | None = None,
+                  extra: list[subprocess.Popen[bytes]] | None = None) -> list[Server]:
     env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "LANGGRAPH_CLI_NO_ANALYTICS": "1",
            "LANGSMITH_TRACING": "false", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
+    ours_env = dict(env)
+    if workers > 1:
+        # Several processes share runs through Redis and need one emulator served apart.
+        if not redis_url:
+            raise SystemExit("--workers > 1 needs --redis-url")
+        emulator_port = free_port()
+        emulator = subprocess.Popen([BIN / "docusign-agent", "emulator", "--port", str(emulator_port)], env=env,
+                                    cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (extra if extra is not None else []).append(emulator)
+        wait_ok(f"http://127.0.0.1:{emulator_port}/_emulator", emulator, path="/config")
+        ours_env.update({"REDIS_URL": redis_url,
+                         "DOCUSIGN_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}/_emulator"})
     subprocess.run([BIN / "docusign-agent", "migrate"], env=env, check=True, cwd=data_dir, capture_output=True)
     token = subprocess.run([BIN / "docusign-agent", "token", "--user", "bench@example.com"], env=env, check=True,
                            cwd=data_dir, capture_output=True, text=True).stdout.strip()
     ours_port, peer_port = free_port(), free_port()
-    ours = subprocess.Popen([BIN / "docusign-agent", "serve", "--port", str(ours_port)], env=env, cwd=data_dir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ours = subprocess.Popen([BIN / "docusign-agent", "serve", "--port", str(ours_port), "--workers", str(workers)],
+                            env=ours_env, cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peer = subprocess.Popen([BIN / "langgraph", "dev", "--port", str(peer_port), "--no-browser", "--no-reload"],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    servers = [Server("docusign-agent serve", f"http://127.0.0.1:{ours_port}", {"Authorization": f"Bearer {token}"}, ours),
+    name = "docusign-agent serve" + (f" x{workers}" if workers > 1 else "")
+    servers = [Server(name, f"http://127.0.0.1:{ours_port}", {"Authorization": f"Bearer {token}"}, ours),
                Server("langgraph dev (peer)", f"http://127.0.0.1:{peer_port}", {}, peer)]
     for server in servers:
         wait_ok(server.url, server.proc)
@@ -147,6 +161,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="our server's processes (more than one: Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="dsa-bench-"))
     admin = args.database_url or start_embedded(workdir / "pg", "postgres")
@@ -154,19 +170,24 @@ async def main() -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     servers: list[Server] = []
+    helpers: list[subprocess.Popen[bytes]] = []
     try:
-        servers = start_servers(with_database(admin, name), workdir)
+        servers = start_servers(with_database(admin, name), workdir, args.workers, args.redis_url, helpers)
         rows = []
         for server in servers:
             firsts, totals = await latency(server, args.turns)
             rate = await throughput(server, args.concurrency, args.seconds)
             rows.append((server.name, pct(firsts, 0.5), pct(firsts, 0.99), statistics.median(totals) * 1000, rate))
-        print(f"{'server':24s} {'first event p50':>16s} {'p99':>8s} {'turn p50':>10s} {'turns/s @' + str(args.concurrency):>12s}")
+        print(f"{'server':26s} {'first event p50':>16s} {'p99':>8s} {'turn p50':>10s} {'turns/s @' + str(args.concurrency):>12s}")
         for row in rows:
-            print(f"{row[0]:24s} {row[1]:13.1f} ms {row[2]:5.1f} ms {row[3]:7.1f} ms {row[4]:12.1f}")
+            print(f"{row[0]:26s} {row[1]:13.1f} ms {row[2]:5.1f} ms {row[3]:7.1f} ms {row[4]:12.1f}")
         ours, peer = rows
         print(f"ratios ours/peer: first event {ours[1] / peer[1]:.3f}x, throughput {ours[4] / peer[4]:.2f}x")
     finally:
+        for proc in [s.proc for s in servers] + helpers:
+            proc.terminate()
+        for proc in helpers:
+            proc.wait(20)
         for server in servers:
             server.proc.terminate()
         for server in servers:

@@ -45,8 +45,9 @@ def prepared(settings: Settings, run_migrations: bool | None = None):  # type: i
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes; more than one needs REDIS_URL")] = 1,
 ) -> None:
-    """Serve the API, webhooks, emulator and chat UI on one port."""
+    """Serve the API, webhooks and emulator on one port."""
     import uvicorn
 
     from api.app import create_app
@@ -59,8 +60,31 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets atexit stop the
     # embedded Postgres instead of leaving it running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        _serve_workers(settings, urls, workers)
+        return
     uvicorn.run(create_app(settings, urls), host=settings.host, port=settings.port, log_level="warning",
                 proxy_headers=True, timeout_graceful_shutdown=5)
+
+
+def _serve_workers(settings: Settings, urls, workers: int) -> None:  # type: ignore[no-untyped-def]
+    """Several uvicorn worker processes on one port. They share runs through Redis and Postgres, so Redis is
+    required, and DocuSign must be real or one emulator served apart (each process would hold its own)."""
+    import os
+
+    import uvicorn
+
+    if not settings.redis_url:
+        fail("--workers > 1 needs REDIS_URL: the processes share run events and locks through Redis", 2)
+    if not settings.docusign_is_real and not settings.docusign_emulator_url:
+        fail("--workers > 1 needs real DocuSign or one shared emulator: run `docusign-agent emulator` and set "
+             "DOCUSIGN_EMULATOR_URL", 2)
+    # The workers re-read settings from the environment: hand them the database this process prepared (the
+    # embedded server, if any, lives as long as this supervising process).
+    os.environ.update({"DATABASE_URL": urls.owner, "APP_DATABASE_URL": urls.app, "WEBHOOK_DATABASE_URL": urls.webhook,
+                       "HOST": settings.host, "PORT": str(settings.port)})
+    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+                log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5)
 
 
 @app.command()

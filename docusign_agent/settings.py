@@ -96,6 +96,11 @@ class Settings(BaseSettings):
 
     # --- emulator --------------------------------------------------------------------------------------
     emulator_snapshot_path: Path | None = None
+    docusign_emulator_url: str | None = Field(
+        default=None,
+        description="An emulator served elsewhere (`docusign-agent emulator`), e.g. http://127.0.0.1:8400/_emulator. "
+        "Unset: the emulator is mounted under /_emulator of this server.",
+    )
 
     @field_validator("cors_origins", "docusign_connect_hmac_keys", "credentials_encryption_key", mode="before")
     @classmethod
