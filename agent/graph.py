@@ -81,7 +81,7 @@ async def gate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     if rejected:
         async with ctx.services.database.user_session(ctx.user_id) as session:
             for call, decision in rejected:
-                await audit.record(
+                await audit.start(
                     session, user_id=ctx.user_id, actor="user", operation=call["name"], arguments=call["args"],
                     status="rejected", thread_id=ctx.thread_id, run_id=ctx.run_id, tool_call_id=call["id"],
                     envelope_id=call["args"].get("envelope_id") if isinstance(call["args"].get("envelope_id"), str) else None,

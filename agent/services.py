@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from db.session import Database
 from docusign_agent.settings import Settings, get_settings
@@ -22,7 +21,6 @@ LOCAL_USER_EMAIL = "local@docusign-agent.invalid"
 class Services:
     settings: Settings
     database: Database
-    extras: dict[str, Any] = field(default_factory=dict)
     _default_user: uuid.UUID | None = None
 
     async def default_user_id(self) -> uuid.UUID:

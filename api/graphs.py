@@ -35,11 +35,6 @@ class GraphRegistry:
         self._compiled: dict[str, Pregel] = {}
         self._aliases = {str(uuid.uuid5(NAMESPACE_GRAPH, gid)): gid for gid in self._builders}
 
-    def register(self, graph_id: str, builder: GraphBuilder | str) -> None:
-        self._builders[graph_id] = builder
-        self._aliases[str(uuid.uuid5(NAMESPACE_GRAPH, graph_id))] = graph_id
-        self._compiled.pop(graph_id, None)
-
     @property
     def graph_ids(self) -> list[str]:
         return list(self._builders)

@@ -53,8 +53,3 @@ async def finish(
     if envelope_id is not None:
         values["envelope_id"] = envelope_id
     await session.execute(update(AuditLog).where(AuditLog.id == audit_id).values(**values))
-
-
-async def record(session: AsyncSession, **fields: Any) -> int:
-    """A one-shot row for something already decided (a rejected approval, a webhook change)."""
-    return await start(session, **fields)

@@ -46,6 +46,3 @@ class TokenCipher:
             return aes.decrypt(blob[:12], blob[12:], aad).decode()
         except InvalidTag:
             raise CredentialKeyError(f"stored DocuSign credentials do not decrypt with key {kid}") from None
-
-    def knows(self, kid: str) -> bool:
-        return kid in self._keys

@@ -7,7 +7,6 @@ asked for it exits.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from pathlib import Path
@@ -41,7 +40,3 @@ def ensure_database(admin_url: str, database: str) -> None:
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             log.info("created database %s", database)
-
-
-async def start_embedded_async(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
-    return await asyncio.to_thread(start_embedded, data_dir, database)

@@ -24,10 +24,6 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/") or "postgres"
-
-
 def driver_url(url: str, driver: str) -> str:
     """`postgresql+asyncpg://...` for SQLAlchemy, `postgresql://...` for psycopg and libpq tools."""
     parts = urlsplit(url)

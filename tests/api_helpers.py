@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,7 +45,8 @@ from api.worker import WorkerOptions
 from db.session import DatabaseUrls
 from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
 from docusign_agent.settings import Settings
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread, free_port, wait_until
+from tests.servers import await_until as await_until  # re-exported for the API tests
 
 REPO = Path(__file__).resolve().parents[1]
 BROWSER_ORIGIN = "http://localhost:3000"  # where agent-chat-ui runs in development
@@ -168,28 +169,6 @@ def parse_sse(raw: bytes) -> list[tuple[str, Any, str | None]]:
         if name:
             events.append((name, orjson.loads(data) if data else None, event_id))
     return events
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(interval)
-
-
-async def await_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(interval)
 
 
 # --- subprocess servers (scale-out) --------------------------------------------------------------------------

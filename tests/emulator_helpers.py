@@ -11,7 +11,7 @@ import hmac
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,17 +27,7 @@ from fastapi import FastAPI, Request, Response
 from emulator.runtime import Emulator
 from emulator.standalone import build_standalone_app
 from tests.servers import ServerThread
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(interval)
+from tests.servers import wait_until as wait_for  # noqa: F401 - re-exported for the emulator tests
 
 
 @dataclass

@@ -24,7 +24,7 @@ CATALOG: dict[str, type] = {
     "list_templates": schemas.ListTemplatesArgs,
     "get_template": schemas.TemplateRef,
     "list_envelope_documents": schemas.EnvelopeRef,
-    "get_audit_events": schemas.AuditEventsArgs,
+    "get_audit_events": schemas.EnvelopeRef,
     "list_my_documents": schemas.ListMyDocumentsArgs,
     "send_document": schemas.SendDocumentArgs,
     "send_template": schemas.SendTemplateArgs,

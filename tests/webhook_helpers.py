@@ -23,6 +23,7 @@ import httpx
 import psycopg
 
 from db.mirror import REQUEST_ID_FIELD
+from tests.servers import await_until as wait_for  # noqa: F401 - re-exported for the webhook tests
 from tests.servers import free_port
 
 
@@ -250,19 +251,6 @@ def make_profile(owner_url: str, *, docusign_user_id: str | None = None, account
         conn.execute("INSERT INTO profiles (id, email, docusign_user_id, docusign_account_id) VALUES (%s, %s, %s, %s)",
                      (user, email or f"{user}@example.com", docusign_user_id, account_id))
     return user
-
-
-async def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(interval)
 
 
 # --- the emulator, driven over HTTP as a DocuSign client would ----------------------------------------------

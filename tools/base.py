@@ -46,11 +46,6 @@ class ToolSpec:
             return confirm_reminders
         return False
 
-    def describe(self, args: dict[str, Any]) -> str:
-        """The sentence a person reads in the approval request."""
-        shown = ", ".join(f"{k}={v!r}" for k, v in args.items() if v not in (None, [], ""))
-        return f"{self.name}({shown})"
-
 
 def validation_failure(exc: ValidationError) -> ToolFailure:
     first = exc.errors()[0]

@@ -11,7 +11,6 @@ from db.models import UserPreferences
 from tools.context import ToolContext
 
 TERMINAL = {"completed", "declined", "voided"}
-WAITING = {"sent", "delivered", "created"}
 
 
 async def docusign(ctx: ToolContext):  # type: ignore[no-untyped-def]
@@ -74,7 +73,3 @@ def ago(moment: dt.datetime | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} hours ago"
     return f"{seconds // 86400} days ago"
-
-
-def subject_of(env: Any) -> str:
-    return f"“{env}”" if env else "(no subject)"

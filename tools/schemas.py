@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 EnvelopeStatus = Literal["created", "sent", "delivered", "completed", "declined", "voided"]
 
@@ -68,10 +68,6 @@ class ListTemplatesArgs(_Args):
 
 class TemplateRef(_Args):
     template: str = Field(min_length=1, description="Template id or name, e.g. 'NDA'")
-
-
-class AuditEventsArgs(EnvelopeRef):
-    pass
 
 
 # --- act -----------------------------------------------------------------------------------------------
@@ -166,11 +162,6 @@ class AnalyzeArgs(_Args):
 class AskDocumentArgs(_Args):
     document: str = Field(min_length=1, description="Uploaded document id or file name, or an envelope id")
     question: str = Field(min_length=1, max_length=2000, description="The question about the document")
-
-    @field_validator("question")
-    @classmethod
-    def _question(cls, value: str) -> str:
-        return value.strip()
 
 
 class ListMyDocumentsArgs(_Args):
