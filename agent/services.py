@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from db.session import Database
-from docusign_agent.settings import Settings, get_settings
+from docusign_agent.settings import Settings, load_settings
 
 LOCAL_USER_EMAIL = "local@docusign-agent.invalid"
 
@@ -55,7 +55,7 @@ async def get_services() -> Services:
         return _services
     async with _lock:
         if _services is None:
-            _services = await build_standalone(get_settings())
+            _services = await build_standalone(load_settings())
     return _services
 
 
@@ -70,7 +70,7 @@ async def build_standalone(settings: Settings) -> Services:
 
 
 def _start_docusign(settings: Settings, database: Database) -> None:
-    from tools.docusign.registry import DocuSignClients, set_clients
+    from docusign_client.clients import DocuSignClients, set_clients
 
     emulator_url = None
     if not settings.docusign_is_real:

@@ -13,23 +13,28 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import docusign_auth, routes_assistants, routes_runs, routes_threads, routes_v1, webhooks
+from api import docusign_auth, webhooks
+from api.assistants import routes as assistants_routes
+from api.runs import routes as runs_routes
+from api.threads import routes as threads_routes
+from api.v1 import routes as v1_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
-from api.runtime import start_runtime, stop_runtime
+from runtime.runs.process import start_runtime, stop_runtime
 from db.bootstrap import open_database
 from db.session import Database, DatabaseUrls
 from docusign_agent import __version__
-from docusign_agent.settings import Settings, get_settings
-from tools.docusign.registry import DocuSignClients, set_clients
+from docusign_agent.settings import Settings, load_settings
+from docusign_client.clients import DocuSignClients, set_clients
+from docusign_agent.secrets import connect_hmac_keys
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> FastAPI:
     """`urls` skips database preparation (the CLI has already started, checked and migrated it)."""
-    settings = settings or get_settings()
+    settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +63,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app = FastAPI(title="docusign-agent", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_http_layers(app, settings)  # CORS, body size limits, request ids, JSON logs, /metrics
-    for router in (routes_assistants.router, routes_threads.router, routes_runs.router, routes_v1.router):
+    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, v1_routes.router):
         app.include_router(router)  # the LangGraph API at the root path, and /v1 documents/preferences/keys
     app.include_router(webhooks.router)  # POST /webhooks/docusign, GET /v1/envelopes[/{id}], GET /v1/events
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers
@@ -110,9 +115,9 @@ async def _emulator_running(emulator_app: FastAPI | None) -> AsyncIterator[None]
 
 def _emulator_connect(settings: Settings, clients: DocuSignClients):  # type: ignore[no-untyped-def]
     """Point each user's emulator account's Connect at our webhook, signed with our HMAC keys."""
-    from api.webhooks.connect import configure_emulator_connect, webhook_url
+    from docusign_client.connect import configure_emulator_connect, webhook_url
 
-    hmac_keys = settings.connect_hmac_keys()  # read once, here, not on the event loop per user
+    hmac_keys = connect_hmac_keys(settings)  # read once, here, not on the event loop per user
 
     async def hook(client: Any) -> None:
         await configure_emulator_connect(client, emulator_url=str(clients.emulator_url),

@@ -18,6 +18,7 @@ from api.errors import ApiError
 from db import profiles
 from db.session import Database
 from docusign_agent.settings import Settings
+from docusign_agent.secrets import jwt_secret
 
 ALGORITHMS = ["HS256"]
 
@@ -42,13 +43,13 @@ def issue_token(settings: Settings, user_id: uuid.UUID, email: str, ttl_seconds:
         claims["iss"] = settings.auth_jwt_issuer
     if settings.auth_jwt_audience:
         claims["aud"] = settings.auth_jwt_audience
-    return jwt.encode(claims, settings.jwt_secret(), algorithm="HS256")
+    return jwt.encode(claims, jwt_secret(settings), algorithm="HS256")
 
 
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._secret = settings.jwt_secret()
+        self._secret = jwt_secret(settings)
         self._jwks = jwt.PyJWKClient(str(settings.auth_jwks_url)) if settings.auth_jwks_url else None
 
     async def verify(self, token: str) -> Principal:

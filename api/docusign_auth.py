@@ -29,8 +29,9 @@ from sqlalchemy import select
 from api.auth import Principal, current_principal
 from api.errors import ApiError
 from db.models import Profile
-from tools.docusign.errors import DocuSignError
-from tools.docusign.registry import DocuSignClients
+from docusign_client.errors import DocuSignError
+from docusign_client.clients import DocuSignClients
+from docusign_agent.secrets import jwt_secret
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["docusign"])
@@ -49,7 +50,7 @@ def _clients(request: Request) -> DocuSignClients:
 
 
 def _secret(request: Request) -> str:
-    return request.app.state.settings.jwt_secret()  # type: ignore[no-any-return]
+    return jwt_secret(request.app.state.settings)
 
 
 def issue_state(secret: str, user_id: uuid.UUID, nonce: str) -> str:

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import CurrentPrincipal
-from api.logging import configure_logging
+from docusign_agent.logs import configure_logging
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from docusign_agent.settings import Settings
 

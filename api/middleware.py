@@ -13,7 +13,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.logging import request_id_var
+from docusign_agent.logs import request_id_var
 
 
 class RequestIdMiddleware:

@@ -122,7 +122,7 @@ def start_server(url: str, data_dir: Path, pool_size: int) -> tuple[subprocess.P
                 "DB_POOL_SIZE": str(pool_size)})
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-    proc = subprocess.Popen([sys.executable, "-m", "docusign_agent.cli", "serve"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(data_dir / "server.log", "wb"))  # noqa: SIM115
     return proc, port, secret
 

@@ -10,8 +10,8 @@ import psycopg
 from db import migrate
 from db.embedded import start_embedded
 from db.session import Database, DatabaseUrls
-from db.urls import APP_ROLE, WEBHOOK_ROLE, driver_url, with_user
-from docusign_agent.settings import Settings, mask_url
+from db.urls import APP_ROLE, WEBHOOK_ROLE, driver_url, mask_url, with_user
+from docusign_agent.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,20 @@ the newest key the next time they are written.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from docusign_agent.settings import key_id
-
 
 class CredentialKeyError(Exception):
     """Stored credentials cannot be decrypted with the configured keys."""
+
+
+def key_id(key: str) -> str:
+    """A short, stable, non-secret name for an encryption key, stored beside what it encrypted."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _decode(key: str) -> bytes:

@@ -2,7 +2,7 @@
 
 Every function here takes a session from `Database.user_session(user_id)`, so row-level security limits it to
 that user's envelopes; another user's envelope simply does not exist. The Connect worker writes the mirror
-through its own role (`api/webhooks/worker.py`) with the ordering rules defined here (`envelope_order`,
+through its own role (`runtime/webhooks/worker.py`) with the ordering rules defined here (`envelope_order`,
 `recipient_may_change`), so the agent and the worker agree on what "newer" means.
 """
 

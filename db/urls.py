@@ -29,3 +29,12 @@ def driver_url(url: str, driver: str) -> str:
     parts = urlsplit(url)
     scheme = "postgresql" if driver == "libpq" else f"postgresql+{driver}"
     return urlunsplit(parts._replace(scheme=scheme))
+
+
+def mask_url(url: str) -> str:
+    """A connection URL fit for a log line or an error message: the password replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -8,13 +8,9 @@ Every knob the product has is a field here, read from the environment (or `.env`
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
-import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -161,45 +157,6 @@ class Settings(BaseSettings):
             return str(self.public_url).rstrip("/")
         return f"http://{self.host}:{self.port}"
 
-    def secret_from_data_dir(self, name: str, nbytes: int = 32) -> str:
-        """Read or create a random secret kept in DATA_DIR.
-
-        Embedded defaults must survive restarts (a token printed by `docusign-agent token` has to keep
-        working), and must never be a constant in the repository.
-        """
-        path = self.data_dir / "secrets" / name
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        value = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
-        return value
-
-    def jwt_secret(self) -> str:
-        return self.auth_jwt_secret or self.secret_from_data_dir("jwt_secret")
-
-    def encryption_keys(self) -> list[str]:
-        return self.credentials_encryption_key or [self.secret_from_data_dir("credentials_key")]
-
-    def connect_hmac_keys(self) -> list[str]:
-        return self.docusign_connect_hmac_keys or [self.secret_from_data_dir("connect_hmac_key")]
-
-
-def mask_url(url: str) -> str:
-    """A connection URL fit for a log line or an error message: the password replaced."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def key_id(key: str) -> str:
-    """A short, stable, non-secret name for an encryption key, stored beside what it encrypted."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings or raise SettingsError with one line naming the variable and the problem."""
@@ -209,8 +166,3 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise SettingsError(f"invalid setting {field.upper()}: {first['msg']}") from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

@@ -1,6 +1,6 @@
 """`docusign-agent emulator --port P`: the emulator alone, mounted at `/_emulator` as in the product.
 
-The CLI passes `get_settings().emulator_snapshot_path` as `snapshot_path` to keep state across restarts.
+The CLI passes `settings.emulator_snapshot_path` as `snapshot_path` to keep state across restarts.
 """
 
 from __future__ import annotations

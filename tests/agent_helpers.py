@@ -27,7 +27,7 @@ from db import documents, profiles
 from db.session import Database
 from docusign_agent.settings import Settings
 from emulator.standalone import build_standalone_app
-from tools.docusign.registry import DocuSignClients, set_clients
+from docusign_client.clients import DocuSignClients, set_clients
 
 CONTRACT_LINES = [
     "Master Services Agreement",

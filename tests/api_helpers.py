@@ -39,9 +39,9 @@ from langgraph.types import interrupt
 from langgraph_sdk import get_client
 
 from api.auth import issue_token
-from api.graphs import GraphRegistry
-from api.runtime import RuntimeOptions
-from api.worker import WorkerOptions
+from runtime.runs.graphs import GraphRegistry
+from runtime.runs.process import RuntimeOptions
+from runtime.runs.worker import WorkerOptions
 from db.session import DatabaseUrls
 from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
 from docusign_agent.settings import Settings

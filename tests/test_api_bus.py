@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from api.bus import BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
+from runtime.bus import BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
 from tests.api_helpers import RedisProcess
 
 

@@ -15,6 +15,7 @@ from db import profiles
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.conftest import role_urls, running_app
+from docusign_agent.secrets import jwt_secret
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ async def test_supabase_style_token(client: AsyncClient, settings: Settings) -> 
     now = dt.datetime.now(dt.UTC)
     token = jwt.encode({"sub": str(user), "aud": "authenticated", "role": "authenticated", "email": "s@example.com",
                         "exp": now + dt.timedelta(hours=1), "iat": now, "iss": "https://x.supabase.co/auth/v1"},
-                       settings.jwt_secret(), algorithm="HS256")
+                       jwt_secret(settings), algorithm="HS256")
     response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json()["user_id"] == str(user)
 
@@ -48,11 +49,11 @@ def bad_tokens(settings: Settings) -> dict[str, str]:
     now = dt.datetime.now(dt.UTC)
     user = str(uuid.uuid4())
     return {
-        "expired": jwt.encode({"sub": user, "exp": now - dt.timedelta(seconds=5)}, settings.jwt_secret(), "HS256"),
+        "expired": jwt.encode({"sub": user, "exp": now - dt.timedelta(seconds=5)}, jwt_secret(settings), "HS256"),
         "malformed": "not.a.jwt",
         "wrong_signature": jwt.encode({"sub": user, "exp": now + dt.timedelta(hours=1)}, "another-secret-entirely-different-from-ours", "HS256"),
-        "no_sub": jwt.encode({"exp": now + dt.timedelta(hours=1)}, settings.jwt_secret(), "HS256"),
-        "sub_not_uuid": jwt.encode({"sub": "bob", "exp": now + dt.timedelta(hours=1)}, settings.jwt_secret(), "HS256"),
+        "no_sub": jwt.encode({"exp": now + dt.timedelta(hours=1)}, jwt_secret(settings), "HS256"),
+        "sub_not_uuid": jwt.encode({"sub": "bob", "exp": now + dt.timedelta(hours=1)}, jwt_secret(settings), "HS256"),
         "alg_none": jwt.encode({"sub": user, "exp": now + dt.timedelta(hours=1)}, None, "none"),
     }
 

@@ -20,7 +20,7 @@ from tests.servers import free_port
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "docusign_agent.cli", *args], cwd=env.get("CWD", REPO),
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=env.get("CWD", REPO),
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -82,7 +82,7 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
     port = free_port()
     env = base_env(tmp_path)
     for attempt in range(2):
-        proc = subprocess.Popen([sys.executable, "-m", "docusign_agent.cli", "serve", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 90
@@ -104,7 +104,7 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
 
 def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "docusign_agent.cli", "emulator", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "emulator", "--port", str(port)],
                             cwd=tmp_path, env=base_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -12,9 +12,9 @@ from docusign_esign import EnvelopeDefinition, TemplateRole
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.client_helpers import REDIS_URL, EmulatorServer, cache_backends, emulator, new_user  # noqa: F401
-from tools.docusign import DocuSignClients
-from tools.docusign.cache import EnvelopeCache, MemoryEnvelopeCache, RedisEnvelopeCache
-from tools.docusign.retry import RetryPolicy
+from docusign_client import DocuSignClients
+from docusign_client.cache import EnvelopeCache, MemoryEnvelopeCache, RedisEnvelopeCache
+from docusign_client.retry import RetryPolicy
 
 
 def make_cache(backend: str, ttl: float) -> EnvelopeCache:

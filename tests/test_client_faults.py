@@ -17,9 +17,9 @@ from docusign_esign import EnvelopeDefinition, TemplateRole
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.client_helpers import EmulatorServer, emulator, new_user  # noqa: F401
-from tools.docusign import DocuSignClient, DocuSignClients, DocuSignError, RateLimited, TransientDocuSignError
-from tools.docusign.errors import retry_after_seconds
-from tools.docusign.retry import RetryPolicy
+from docusign_client import DocuSignClient, DocuSignClients, DocuSignError, RateLimited, TransientDocuSignError
+from docusign_client.errors import retry_after_seconds
+from docusign_client.retry import RetryPolicy
 
 ENVELOPES_POST = "POST /restapi/v2\\.1/accounts/[^/]+/envelopes$"
 ANY_GET = "GET /restapi/"

@@ -34,8 +34,8 @@ from db.models import ApiCredential, Profile
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.client_helpers import EmulatorServer, emulator, make_pdf, new_user  # noqa: F401
-from tools.docusign import DocuSignClient, DocuSignClients, DocuSignError
-from tools.docusign.retry import RetryPolicy
+from docusign_client import DocuSignClient, DocuSignClients, DocuSignError
+from docusign_client.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(max_retries=4, base_delay=0.01, max_delay=1.0)
 

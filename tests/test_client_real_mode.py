@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.client_helpers import EmulatorServer, emulator, new_user  # noqa: F401
-from tools.docusign import DocuSignClients, NotConnected
-from tools.docusign.errors import ConsentRequired
-from tools.docusign.retry import RetryPolicy
+from docusign_client import DocuSignClients, NotConnected
+from docusign_client.errors import ConsentRequired
+from docusign_client.retry import RetryPolicy
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,12 @@ from tests.client_helpers import (  # noqa: F401
     run_emulator,
 )
 from tests.conftest import role_urls
-from tools.docusign import DocuSignClients, NotConnected, ReconnectRequired
-from tools.docusign.oauth import OAuthClient
-from tools.docusign.provision import emulator_integration
-from tools.docusign.retry import RetryPolicy
-from tools.docusign.tokens import TokenManager
+from docusign_client import DocuSignClients, NotConnected, ReconnectRequired
+from docusign_client.oauth import OAuthClient
+from docusign_client.provision import emulator_integration
+from docusign_client.retry import RetryPolicy
+from docusign_client.tokens import TokenManager
+from docusign_agent.secrets import encryption_keys
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ async def test_two_processes_refresh_once(settings: Settings, clients: DocuSignC
         http = c.client()
         oauth = OAuthClient(emulator.url, integration.integration_key, secret_key=integration.secret_key,
                             private_key_pem=integration.private_key_pem, http=http)
-        managers.append(TokenManager(db, TokenCipher(settings.encryption_keys()), oauth,
+        managers.append(TokenManager(db, TokenCipher(encryption_keys(settings)), oauth,
                                      jwt_scopes=settings.docusign_scopes))
         resources.append((db, http))
     try:
@@ -156,7 +157,7 @@ async def test_not_connected_without_provisioning(settings: Settings, database: 
                                                   emulator: EmulatorServer) -> None:  # noqa: F811
     user = await new_user(database)
     oauth = OAuthClient(emulator.url, emulator_integration(settings).integration_key)
-    manager = TokenManager(database, TokenCipher(settings.encryption_keys()), oauth,
+    manager = TokenManager(database, TokenCipher(encryption_keys(settings)), oauth,
                            jwt_scopes=settings.docusign_scopes)
     try:
         with pytest.raises(NotConnected) as caught:

@@ -20,7 +20,7 @@ from docusign_agent.settings import Settings
 from tests.api_helpers import RedisProcess
 from tests.servers import free_port
 
-CLI = [sys.executable, "-m", "docusign_agent.cli"]
+CLI = [sys.executable, "-m", "cli.main"]
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:

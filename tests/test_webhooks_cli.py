@@ -8,8 +8,8 @@ from pathlib import Path
 
 import psycopg
 
-from api.webhooks.service import create_pool
-from api.webhooks.worker import WebhookWorker
+from runtime.webhooks.service import create_pool
+from runtime.webhooks.worker import WebhookWorker
 from docusign_agent.settings import Settings
 from tests.conftest import DatabaseFactory, role_urls
 from tests.test_cli import base_env, cli

@@ -18,7 +18,7 @@ from docusign_esign import EnvelopeDefinition, TemplateRole
 
 from api.app import create_app
 from api.auth import issue_token
-from api.webhooks.connect import configure_emulator_connect, webhook_url
+from docusign_client.connect import configure_emulator_connect, webhook_url
 from db import mirror
 from db.session import Database
 from docusign_agent.settings import Settings
@@ -39,7 +39,7 @@ async def emulator() -> AsyncIterator[str]:
 async def test_send_sign_connect_mirror_and_events(emulator: str, settings: Settings,
                                                    db_factories: dict[str, DatabaseFactory],
                                                    main_backend: str) -> None:
-    from tools.docusign.registry import DocuSignClients
+    from docusign_client.clients import DocuSignClients
 
     url = db_factories[main_backend].create()
     app_settings = settings.model_copy(update={"database_url": url, "docusign_connect_hmac_keys": [KEY]})

@@ -28,7 +28,7 @@ def start_server(url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str
     env.update({"DATABASE_URL": url, "DOCUSIGN_CONNECT_HMAC_KEYS": KEY, "DATA_DIR": str(tmp_path / "data"),
                 "AUTH_JWT_SECRET": "s-" + secrets.token_hex(16), "PORT": str(port), "HOST": "127.0.0.1"})
     log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "docusign_agent.cli", "serve"], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=tmp_path, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import issue_token
-from api.webhooks.parse import classify
-from api.webhooks.service import WebhookService, create_pool
-from api.webhooks.worker import WebhookWorker
+from runtime.webhooks.parse import classify
+from runtime.webhooks.service import WebhookService, create_pool
+from runtime.webhooks.worker import WebhookWorker
 from db import mirror
 from db.session import Database
 from docusign_agent.settings import Settings

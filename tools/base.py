@@ -64,7 +64,7 @@ def validate(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
 
 
 def _failure_from(exc: Exception) -> ToolFailure:
-    from tools.docusign.errors import DocuSignError
+    from docusign_client.errors import DocuSignError
 
     if isinstance(exc, ToolFailure):
         return exc
@@ -79,7 +79,7 @@ def _failure_from(exc: Exception) -> ToolFailure:
 
 async def execute(spec: ToolSpec, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Run one tool call to a JSON payload. Never raises: failures come back as `{"error", "message"}`."""
-    from api.metrics import TOOL_CALLS
+    from docusign_agent.metrics import TOOL_CALLS
 
     db = ctx.services.database
     async with db.user_session(ctx.user_id) as session:

@@ -14,7 +14,7 @@ TERMINAL = {"completed", "declined", "voided"}
 
 
 async def docusign(ctx: ToolContext):  # type: ignore[no-untyped-def]
-    from tools.docusign.registry import get_clients
+    from docusign_client.clients import get_clients
 
     return await get_clients().for_user(ctx.user_id)
 

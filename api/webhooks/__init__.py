@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import events, mirror
+from api.webhooks import events, mirror
 from api.webhooks.receiver import PATH, ConnectReceiver, WebhookFastPath
-from api.webhooks.service import WebhookService
-from api.webhooks.worker import WebhookWorker, user_stream
+from runtime.webhooks.service import WebhookService
+from runtime.webhooks.worker import WebhookWorker, user_stream
 from db.session import Database
 from docusign_agent.settings import Settings
 
@@ -34,7 +34,7 @@ async def running(app: FastAPI, settings: Settings, database: Database, *, worke
     own_bus = None
     bus = getattr(app.state, "bus", None)
     if bus is None:
-        from api.bus import make_bus
+        from runtime.bus import make_bus
 
         bus = own_bus = make_bus(settings)
         app.state.bus = bus

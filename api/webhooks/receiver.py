@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from api.metrics import WEBHOOK_DELIVERIES
-from api.webhooks.parse import classify, verify_signature
-from api.webhooks.service import StoreUnavailable, WebhookService
+from docusign_agent.metrics import WEBHOOK_DELIVERIES
+from runtime.webhooks.parse import classify, verify_signature
+from runtime.webhooks.service import StoreUnavailable, WebhookService
 
 log = logging.getLogger(__name__)
 

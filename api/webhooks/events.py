@@ -16,9 +16,9 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from api.auth import CurrentPrincipal
-from api.bus import InvalidEventId
-from api.metrics import STREAM_CLIENTS
-from api.webhooks.worker import user_stream
+from runtime.bus import InvalidEventId
+from docusign_agent.metrics import STREAM_CLIENTS
+from runtime.webhooks.worker import user_stream
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 

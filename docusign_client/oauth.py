@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from tools.docusign.errors import (
+from docusign_client.errors import (
     ConsentRequired,
     DocuSignError,
     InvalidGrant,

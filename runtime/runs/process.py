@@ -16,11 +16,11 @@ from fastapi import FastAPI, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from psycopg_pool import AsyncConnectionPool
 
-from api.bus import EventBus, make_bus
-from api.executor import RunExecutor
-from api.graphs import GraphRegistry
-from api.run_service import RunService
-from api.worker import RunWorker, WorkerOptions
+from runtime.bus import EventBus, make_bus
+from runtime.runs.executor import RunExecutor
+from runtime.runs.graphs import GraphRegistry
+from runtime.runs.service import RunService
+from runtime.runs.worker import RunWorker, WorkerOptions
 from db.session import Database
 from docusign_agent.settings import Settings
 

@@ -1,7 +1,7 @@
 """Connect configuration: make DocuSign (or the emulator) deliver envelope events to `/webhooks/docusign`.
 
 `configure_connect` creates or updates the account's custom Connect configuration through the client layer
-(`tools.docusign`, the SDK's ConnectApi), identically for real DocuSign and the emulator. `configure_emulator_connect`
+(`docusign_client`, the SDK's ConnectApi), identically for real DocuSign and the emulator. `configure_emulator_connect`
 also installs our HMAC keys in the emulator account, which real DocuSign only lets an administrator do in its
 web console (Settings > Connect > Connect Keys); `docusign-agent connect setup` prints that step.
 """
@@ -40,7 +40,7 @@ def configuration(url: str, name: str = CONFIGURATION_NAME, connect_id: str | No
 async def configure_connect(client: Any, url: str, *, name: str = CONFIGURATION_NAME) -> dict[str, Any]:
     """Create the configuration, or update ours (same name or same URL) if the account already has it.
 
-    `client` is a `tools.docusign.client.DocuSignClient`. Returns {"action", "connect_id", "url"}.
+    `client` is a `docusign_client.client.DocuSignClient`. Returns {"action", "connect_id", "url"}.
     """
     existing = await client.list_connect_configs()
     ours = next((c for c in (existing.configurations or [])

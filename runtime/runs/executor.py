@@ -22,12 +22,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Send
 from psycopg_pool import AsyncConnectionPool
 
-from api import serde, store
-from api.bus import EventBus
-from api.graphs import GraphRegistry
-from api.logging import run_id_var, thread_id_var
-from api.metrics import RUN_SECONDS, RUNS
-from api.stream_modes import StreamTranslator
+from runtime.runs import serde, store
+from runtime.bus import EventBus
+from runtime.runs.graphs import GraphRegistry
+from docusign_agent.logs import run_id_var, thread_id_var
+from docusign_agent.metrics import RUN_SECONDS, RUNS
+from runtime.runs.stream_modes import StreamTranslator
 from db.session import Database
 
 log = logging.getLogger(__name__)

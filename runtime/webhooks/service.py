@@ -13,12 +13,13 @@ from typing import Any
 
 import asyncpg
 
-from api.webhooks.parse import Classified, signing_keys
-from api.webhooks.worker import WAKE_CHANNEL, WebhookWorker, fetch_from_docusign
+from runtime.webhooks.parse import Classified, signing_keys
+from runtime.webhooks.worker import WAKE_CHANNEL, WebhookWorker, fetch_from_docusign
 from db.mirror import REMATCH_CHANNEL
 from db.session import Database
 from db.urls import driver_url
 from docusign_agent.settings import Settings
+from docusign_agent.secrets import connect_hmac_keys
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class WebhookService:
         self.settings = settings
         self.database = database
         self.bus = bus
-        self.keys = signing_keys(settings.connect_hmac_keys())
+        self.keys = signing_keys(connect_hmac_keys(settings))
         self.max_body = settings.webhook_max_body_bytes
         self.pool_size = pool_size or max(4, settings.db_pool_size)
         self.worker_enabled = worker

@@ -28,19 +28,20 @@ from db.crypto import TokenCipher
 from db.models import ApiCredential
 from db.session import Database
 from docusign_agent.settings import Settings
-from tools.docusign.cache import EnvelopeCache, make_envelope_cache
-from tools.docusign.client import DocuSignClient
-from tools.docusign.errors import NotConnected
-from tools.docusign.oauth import OAuthClient
-from tools.docusign.provision import (
+from docusign_client.cache import EnvelopeCache, make_envelope_cache
+from docusign_client.client import DocuSignClient
+from docusign_client.errors import NotConnected
+from docusign_client.oauth import OAuthClient
+from docusign_client.provision import (
     EmulatorProvisioner,
     ServiceUserProvisioner,
     connect_with_code,
     emulator_integration,
     redirect_uri,
 )
-from tools.docusign.retry import RetryPolicy
-from tools.docusign.tokens import DEFAULT_REFRESH_MARGIN, TokenManager
+from docusign_client.retry import RetryPolicy
+from docusign_client.tokens import DEFAULT_REFRESH_MARGIN, TokenManager
+from docusign_agent.secrets import encryption_keys
 
 AUTH_CODE_SCOPES = "signature extended"
 
@@ -54,7 +55,7 @@ class DocuSignClients:
         self.settings = settings
         self.database = database
         self.mode = "real" if settings.docusign_is_real else "emulator"
-        self.cipher = TokenCipher(settings.encryption_keys())
+        self.cipher = TokenCipher(encryption_keys(settings))
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=settings.docusign_timeout_seconds)
         self.redirect_uri = redirect_uri(settings)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import text
 
-from api.bus import EventBus
-from api.metrics import RUNS_ACTIVE
-from api.executor import ClaimedRun, RunControl, RunExecutor, run_stream
+from runtime.bus import EventBus
+from docusign_agent.metrics import RUNS_ACTIVE
+from runtime.runs.executor import ClaimedRun, RunControl, RunExecutor, run_stream
 from db.session import Database
 
 log = logging.getLogger(__name__)

@@ -182,7 +182,7 @@ def webhooks_list(
     """List events that need attention: failed (cannot be applied), parked (out of retries), unmatched."""
     import json
 
-    from api.webhooks import admin
+    from runtime.webhooks import admin
 
     statuses = tuple(status) if status else admin.ATTENTION
     unknown = [s for s in statuses if s not in admin.ALL]
@@ -213,7 +213,7 @@ def webhooks_list(
 @webhooks_app.command("replay")
 def webhooks_replay(event_id: Annotated[int, typer.Argument(help="The event id shown by `webhooks list`")]) -> None:
     """Queue a failed, parked, unmatched or discarded event again (attempts reset); a running server applies it."""
-    from api.webhooks import admin
+    from runtime.webhooks import admin
 
     settings = settings_or_exit()
 
@@ -232,7 +232,7 @@ def webhooks_replay(event_id: Annotated[int, typer.Argument(help="The event id s
 @webhooks_app.command("discard")
 def webhooks_discard(event_id: Annotated[int, typer.Argument(help="The event id shown by `webhooks list`")]) -> None:
     """Stop retrying an event and take it off the list; the row and its raw body are kept."""
-    from api.webhooks import admin
+    from runtime.webhooks import admin
 
     settings = settings_or_exit()
 
@@ -265,9 +265,10 @@ def connect_setup(
 
     async def work(database):  # type: ignore[no-untyped-def]
         from agent.services import LOCAL_USER_EMAIL
-        from api.webhooks.connect import configure_connect, configure_emulator_connect
+        from docusign_agent.secrets import connect_hmac_keys
+        from docusign_client.connect import configure_connect, configure_emulator_connect
         from db import profiles
-        from tools.docusign.registry import DocuSignClients
+        from docusign_client.clients import DocuSignClients
 
         email = user or LOCAL_USER_EMAIL
         async with database.owner_session() as session:
@@ -280,7 +281,7 @@ def connect_setup(
             if settings.docusign_is_real:
                 return await configure_connect(client, url)
             return await configure_emulator_connect(client, emulator_url=str(clients.emulator_url), url=url,
-                                                    hmac_keys=settings.connect_hmac_keys())
+                                                    hmac_keys=connect_hmac_keys(settings))
         finally:
             await clients.aclose()
 

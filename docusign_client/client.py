@@ -59,19 +59,19 @@ from docusign_esign import (
 )
 from docusign_esign.client.api_exception import ApiException
 
-from api.metrics import DOCUSIGN_CALLS
+from docusign_agent.metrics import DOCUSIGN_CALLS
 
-from tools.docusign.cache import EnvelopeCache
-from tools.docusign.errors import (
+from docusign_client.cache import EnvelopeCache
+from docusign_client.errors import (
     AUTH_CODES,
     DocuSignError,
     RateLimited,
     TransientDocuSignError,
     error_from_response,
 )
-from tools.docusign.retry import RetryPolicy
-from tools.docusign.sdk import RateLimitStatus, RawResponse, ThreadAuthApiClient, header_int, sdk_operation
-from tools.docusign.tokens import TokenManager
+from docusign_client.retry import RetryPolicy
+from docusign_client.sdk import RateLimitStatus, RawResponse, ThreadAuthApiClient, header_int, sdk_operation
+from docusign_client.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 

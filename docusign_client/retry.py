@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tools.docusign.errors import DocuSignError, RateLimited
+from docusign_client.errors import DocuSignError, RateLimited
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -32,9 +29,10 @@ from db.credentials import Tokens
 from db.crypto import TokenCipher
 from db.models import ApiCredential, Profile
 from db.session import Database
+from docusign_agent.secrets import data_dir_secret, generated_secret
 from docusign_agent.settings import Settings
-from tools.docusign.errors import DocuSignError, TransientDocuSignError
-from tools.docusign.oauth import OAuthClient, TokenResponse, UserInfo
+from docusign_client.errors import DocuSignError, TransientDocuSignError
+from docusign_client.oauth import OAuthClient, TokenResponse, UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +52,6 @@ class IntegrationSecrets:
                                              serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def _data_dir_secret(settings: Settings, name: str, make: Callable[[], str]) -> str:
-    """Like `Settings.secret_from_data_dir`, for values that are not random strings (a PEM, a GUID).
-
-    Created with O_EXCL and mode 0600; if two processes race, the loser reads the winner's file.
-    """
-    path: Path = settings.data_dir / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(make())
-    return path.read_text().strip()
-
-
 def _new_private_key_pem() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -81,9 +61,9 @@ def _new_private_key_pem() -> str:
 def emulator_integration(settings: Settings) -> IntegrationSecrets:
     """This installation's integration with its emulator; stable across restarts, never in the repository."""
     return IntegrationSecrets(
-        integration_key=_data_dir_secret(settings, "docusign_emulator_integration_key", lambda: str(uuid.uuid4())),
-        secret_key=settings.secret_from_data_dir("docusign_emulator_secret_key"),
-        private_key_pem=_data_dir_secret(settings, "docusign_emulator_rsa.pem", _new_private_key_pem),
+        integration_key=data_dir_secret(settings.data_dir, "docusign_emulator_integration_key", lambda: str(uuid.uuid4())),
+        secret_key=generated_secret(settings, "docusign_emulator_secret_key"),
+        private_key_pem=data_dir_secret(settings.data_dir, "docusign_emulator_rsa.pem", _new_private_key_pem),
     )
 
 

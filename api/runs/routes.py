@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from api import serde, store
+from runtime.runs import serde, store
 from api.auth import CurrentPrincipal
-from api.bus import InvalidEventId, check_event_id
+from runtime.bus import InvalidEventId, check_event_id
 from api.errors import ApiError
-from api.runtime import AgentRuntime, get_runtime
-from api.schemas import RunCreate, _stream_modes
-from api.sse import sse_response
+from runtime.runs.process import AgentRuntime, get_runtime
+from runtime.runs.schemas import RunCreate, _stream_modes
+from runtime.runs.sse import sse_response
 from db.models import Run
 
 router = APIRouter(tags=["runs"])

@@ -16,15 +16,15 @@ from typing import Any
 
 import orjson
 
-from api import serde, store
-from api.bus import EventBus
+from runtime.runs import serde, store
+from runtime.bus import EventBus
 from api.errors import ApiError
-from api.executor import RUN_STREAM_TTL_SECONDS, RunExecutor, run_stream
-from api.graphs import GraphRegistry
-from api.metrics import RUNS_CREATED, STREAM_CLIENTS
-from api.schemas import RunCreate
-from api.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
-from api.worker import RunWorker
+from runtime.runs.executor import RUN_STREAM_TTL_SECONDS, RunExecutor, run_stream
+from runtime.runs.graphs import GraphRegistry
+from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
+from runtime.runs.schemas import RunCreate
+from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
+from runtime.runs.worker import RunWorker
 from db.models import Run
 from db.session import Database
 

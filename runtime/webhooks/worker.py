@@ -30,8 +30,8 @@ import asyncpg
 import orjson
 from prometheus_client import Counter
 
-from api.webhooks.parse import EventError, ParsedEvent, RecipientState, parse_event
-from api.webhooks.sql import (
+from runtime.webhooks.parse import EventError, ParsedEvent, RecipientState, parse_event
+from runtime.webhooks.sql import (
     CLAIM,
     LOCK_ENVELOPE,
     NEXT_DUE,
@@ -464,11 +464,11 @@ def _order_key(parsed: ParsedEvent | EventError, event_id: int) -> tuple[Any, ..
 
 
 def _cache_invalidator() -> Callable[[str], Awaitable[None] | None] | None:
-    """The client layer's envelope read cache (`tools.docusign`), when this process has one installed."""
+    """The client layer's envelope read cache (`docusign_client`), when this process has one installed."""
 
     async def invalidate(envelope_id: str) -> None:
         try:
-            from tools.docusign.registry import get_clients
+            from docusign_client.clients import get_clients
         except ImportError:
             return
         try:
@@ -483,8 +483,8 @@ def _cache_invalidator() -> Callable[[str], Awaitable[None] | None] | None:
 async def fetch_from_docusign(user_id: uuid.UUID, account_id: str, envelope_id: str) -> dict[str, Any]:
     """DocuSign's envelope (recipients and custom fields included) through the user's client, as Connect JSON."""
     try:
-        from tools.docusign.errors import NotConnected
-        from tools.docusign.registry import get_clients
+        from docusign_client.errors import NotConnected
+        from docusign_client.clients import get_clients
 
         clients = get_clients()
     except (ImportError, RuntimeError) as exc:

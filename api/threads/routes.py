@@ -10,15 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api import serde, store
+from runtime.runs import serde, store
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
-from api.executor import snapshot_summary
-from api.graphs import GraphUnavailable
-from api.runtime import AgentRuntime, get_runtime
-from api.schemas import ThreadCount, ThreadCreate, ThreadHistory, ThreadPatch, ThreadSearch, ThreadStateCheckpoint, \
+from runtime.runs.executor import snapshot_summary
+from runtime.runs.graphs import GraphUnavailable
+from runtime.runs.process import AgentRuntime, get_runtime
+from runtime.runs.schemas import ThreadCount, ThreadCreate, ThreadHistory, ThreadPatch, ThreadSearch, ThreadStateCheckpoint, \
     ThreadStateUpdate
-from api.thread_state import checkpoint_of, state_json, thread_config
+from runtime.runs.thread_state import checkpoint_of, state_json, thread_config
 
 router = APIRouter(tags=["threads"])
 Runtime = Annotated[AgentRuntime, Depends(get_runtime)]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.webhooks.worker import WAKE_CHANNEL
+from runtime.webhooks.worker import WAKE_CHANNEL
 
 ATTENTION = ("failed", "parked", "unmatched")
 ALL = ("pending", "applied", "duplicate", "failed", "parked", "unmatched", "discarded")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from api import serde
+from runtime.runs import serde
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from db import documents as documents_repo

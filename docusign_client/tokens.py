@@ -31,8 +31,8 @@ from db import credentials
 from db.credentials import Tokens
 from db.crypto import TokenCipher
 from db.session import Database
-from tools.docusign.errors import ConsentRequired, InvalidGrant, NotConnected, ReconnectRequired
-from tools.docusign.oauth import OAuthClient
+from docusign_client.errors import ConsentRequired, InvalidGrant, NotConnected, ReconnectRequired
+from docusign_client.oauth import OAuthClient
 
 log = logging.getLogger(__name__)
 

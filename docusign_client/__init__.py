@@ -3,15 +3,15 @@
 Tools use `get_clients().for_user(user_id)`; the app installs the registry with `set_clients` at start-up.
 """
 
-from tools.docusign.client import REQUEST_ID_FIELD, DocuSignClient
-from tools.docusign.errors import (
+from docusign_client.client import REQUEST_ID_FIELD, DocuSignClient
+from docusign_client.errors import (
     DocuSignError,
     NotConnected,
     RateLimited,
     ReconnectRequired,
     TransientDocuSignError,
 )
-from tools.docusign.registry import DocuSignClients, get_clients, set_clients
+from docusign_client.clients import DocuSignClients, get_clients, set_clients
 
 __all__ = [
     "REQUEST_ID_FIELD",

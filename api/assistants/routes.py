@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api import serde
+from runtime.runs import serde
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
-from api.graphs import GraphUnavailable
-from api.runtime import AgentRuntime, get_runtime
-from api.schemas import AssistantSearch
+from runtime.runs.graphs import GraphUnavailable
+from runtime.runs.process import AgentRuntime, get_runtime
+from runtime.runs.schemas import AssistantSearch
 
 router = APIRouter(tags=["assistants"])
 Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
