@@ -1,7 +1,8 @@
 """The agent graph: model → approval gate → tools → model, until the model answers.
 
 `graph` (no checkpointer) is what `langgraph dev` serves from langgraph.json; our server compiles the same
-builder with its Postgres checkpointer through `build_graph`.
+builder with its Postgres checkpointer through `build_graph`. Every node takes what it acts with from the run's
+context (`agent/context.py`), or from the `langgraph dev` fallback when the run brought none.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime, get_runtime
 
 from agent.approval import apply_decisions, ask, pending_approvals
-from agent.model import make_chat_model
+from agent.context import Dependencies, RunContext, tool_context
 from agent.prompts import system_prompt
+from agent.standalone import shared_dependencies
 from agent.state import AgentState
 from db import audit
 from tools.base import as_langchain_tool, execute
@@ -26,7 +30,23 @@ from tools.context import ToolContext
 from tools.registry import ALL, BY_NAME
 from tools.results import dumps
 
-TOOL_DEFINITIONS = [as_langchain_tool(spec) for spec in ALL]
+
+async def dependencies(runtime: Runtime[RunContext] | None) -> Dependencies:
+    """The run's dependencies: from its context, or (outside our server) the process's fallback."""
+    context = runtime.context if runtime is not None else None
+    if isinstance(context, RunContext) and context.dependencies is not None:
+        return context.dependencies
+    return await shared_dependencies()
+
+
+async def _context_for(config: RunnableConfig) -> ToolContext:
+    return tool_context(await dependencies(get_runtime(RunContext)), config)
+
+
+TOOLS = [as_langchain_tool(spec, _context_for) for spec in ALL]
+# In OpenAI's format once: binding ready definitions per model call costs microseconds, converting 19 schemas
+# would cost more than the offline model's whole answer.
+TOOL_DEFINITIONS = [convert_to_openai_tool(tool) for tool in TOOLS]
 
 
 def _last_ai(state: AgentState) -> AIMessage | None:
@@ -40,22 +60,10 @@ def _answered(state: AgentState) -> set[str]:
     return {m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)}
 
 
-_bound: dict[int, Any] = {}
-
-
-def bound_model(settings: Any) -> Any:
-    """The chat model with every tool bound, built once per settings object: converting 19 tool schemas to
-    OpenAI's format on every call would cost more than the offline model's whole answer."""
-    entry = _bound.get(id(settings))
-    if entry is None or entry[0] is not settings:
-        entry = _bound[id(settings)] = (settings, make_chat_model(settings).bind_tools(TOOL_DEFINITIONS))
-    return entry[1]
-
-
-async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    ctx = await ToolContext.from_config(config)
-    prefs = await preferences(ctx)
-    model = bound_model(ctx.services.settings)
+async def call_model(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    deps = await dependencies(runtime)
+    prefs = await preferences(tool_context(deps, config))
+    model = deps.chat_model.bind_tools(TOOL_DEFINITIONS)
     reply = await model.ainvoke([SystemMessage(system_prompt(prefs)), *state["messages"]], config)
     return {"messages": [reply], "preferences": {"confirm_reminders": prefs.confirm_reminders}}
 
@@ -69,17 +77,17 @@ def after_model(state: AgentState) -> Literal["gate", "__end__"]:
     return "gate" if message is not None and message.tool_calls else END
 
 
-async def gate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+async def gate(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
     message = _last_ai(state)
     assert message is not None
-    ctx = await ToolContext.from_config(config)
+    ctx = tool_context(await dependencies(runtime), config)
     calls = pending_approvals(message, confirm_reminders=confirm_reminders(state))
     if not calls:
         return {}
     decisions = ask(calls)  # interrupts the run until a person decides
     updated, replies, approved, rejected = apply_decisions(message, calls, decisions)
     if rejected:
-        async with ctx.services.database.user_session(ctx.user_id) as session:
+        async with ctx.database.user_session(ctx.user_id) as session:
             for call, decision in rejected:
                 await audit.start(
                     session, user_id=ctx.user_id, actor="user", operation=call["name"], arguments=call["args"],
@@ -90,12 +98,12 @@ async def gate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     return {"messages": [*messages, *replies], "approved": approved}
 
 
-async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+async def run_tools(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
     message = _last_ai(state)
     assert message is not None
     answered = _answered(state)
     approved = set(state.get("approved") or [])
-    ctx = await ToolContext.from_config(config)
+    deps = await dependencies(runtime)
     confirm = confirm_reminders(state)
 
     async def one(call: dict[str, Any]) -> ToolMessage:
@@ -105,8 +113,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         elif spec.needs_approval(call["args"], confirm_reminders=confirm) and call["id"] not in approved:
             payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
         else:
-            call_ctx = ToolContext(ctx.user_id, ctx.thread_id, ctx.run_id, call["id"], ctx.services)
-            payload = await execute(spec, call["args"], call_ctx)
+            payload = await execute(spec, call["args"], tool_context(deps, config, call["id"]))
         return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"],
                            status="error" if "error" in payload else "success")
 
@@ -116,7 +123,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
 
 
 def builder() -> StateGraph:
-    graph = StateGraph(AgentState)
+    graph = StateGraph(AgentState, context_schema=RunContext)
     graph.add_node("model", call_model)
     graph.add_node("gate", gate)
     graph.add_node("tools", run_tools)
@@ -133,4 +140,4 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
 
 graph = build_graph()
 
-__all__ = ["build_graph", "builder", "graph"]
+__all__ = ["TOOLS", "TOOL_DEFINITIONS", "build_graph", "builder", "dependencies", "graph"]

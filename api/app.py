@@ -1,62 +1,90 @@
 """The FastAPI application: one port for the LangGraph API, webhooks, /v1 REST, the emulator and the UI.
 
-Everything the routes need lives on `app.state.services`, created in the lifespan, so tests can build an app
-against any database and nothing opens a connection at import time.
+The lifespan builds everything this app runs with (database, DocuSign clients, bus, chat models, the runs
+runtime, the webhook service) and keeps it on `app.state`; runs receive theirs through the run context. So any
+number of apps, each against its own database and settings, can run in one process, and nothing opens a
+connection at import time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import version
 from typing import Any
 
 from fastapi import FastAPI
 
+from agent.context import Dependencies, RunContext
+from agent.model import chat_models
 from api import docusign_auth, webhooks
 from api.assistants import routes as assistants_routes
-from api.runs import routes as runs_routes
-from api.threads import routes as threads_routes
-from api.v1 import routes as v1_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
-from runtime.runs.process import start_runtime, stop_runtime
+from api.runs import routes as runs_routes
+from api.threads import routes as threads_routes
+from api.v1 import routes as v1_routes
 from db.bootstrap import open_database
 from db.session import Database, DatabaseUrls
 from docusign_agent import __version__
-from docusign_agent.settings import Settings, load_settings
-from docusign_client.clients import DocuSignClients, set_clients
 from docusign_agent.secrets import connect_hmac_keys
+from docusign_agent.settings import Settings, load_settings
+from docusign_client.client import DocuSignClient
+from docusign_client.clients import DocuSignClients
+from docusign_client.connect import configure_emulator_connect, webhook_url
+from emulator.app import create_emulator_app
+from emulator.offline_model.app import create_offline_model_app
+from runtime.bus import make_bus
+from runtime.runs.process import RuntimeOptions, start_runtime, stop_runtime
+from runtime.webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None) -> FastAPI:
-    """`urls` skips database preparation (the CLI has already started, checked and migrated it)."""
+def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = None, *,
+               runtime_options: RuntimeOptions | None = None) -> FastAPI:
+    """`urls` skips database preparation (the CLI has already started, checked and migrated it);
+    `runtime_options` serve other graphs or tune the run worker (tests)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(urls, settings.db_pool_size) if urls else await open_database(settings)
-        app.state.settings = settings
-        app.state.database = database
-        app.state.authenticator = Authenticator(settings, database)
-        # The DocuSign client layer, shared by every tool (emulator mode: ours under /_emulator, or one elsewhere)
-        docusign_clients = DocuSignClients(settings, database, emulator_url=settings.docusign_emulator_url)
-        app.state.docusign_clients = docusign_clients
-        set_clients(docusign_clients)
-        if not settings.docusign_is_real:
-            docusign_clients.on_connect = _emulator_connect(settings, docusign_clients)
-        try:
-            await start_runtime(app, settings, database)  # bus (app.state.bus), checkpointer, run worker
-            async with webhooks.running(app, settings, database), _emulator_running(emulator_app):
-                yield
-        finally:
-            await stop_runtime(app)  # settles runs still executing; closes the bus after the webhooks stopped
-            set_clients(None)
-            await docusign_clients.aclose()
-            await database.dispose()
+        async with AsyncExitStack() as stack:
+            database = Database(urls, settings.db_pool_size) if urls else await open_database(settings)
+            stack.push_async_callback(database.dispose)
+            # Reading secrets from DATA_DIR (and generating the emulator integration's RSA key the first time)
+            # is blocking work: done on a thread, never on the event loop.
+            authenticator = await asyncio.to_thread(Authenticator, settings, database)
+            docusign = await asyncio.to_thread(DocuSignClients, settings, database,
+                                               emulator_url=settings.docusign_emulator_url)
+            stack.push_async_callback(docusign.aclose)
+            if not settings.docusign_is_real:
+                docusign.on_connect = _emulator_connect(settings, docusign, await asyncio.to_thread(
+                    connect_hmac_keys, settings))
+            bus = make_bus(settings)
+            stack.push_async_callback(bus.aclose)
+            models = await stack.enter_async_context(chat_models(settings))
+            dependencies = Dependencies(settings=settings, database=database, docusign=docusign,
+                                        chat_model=models.chat, analysis_model=models.analysis)
+            runtime = await start_runtime(settings, database, bus, options=runtime_options,
+                                          context=RunContext(dependencies=dependencies))
+            stack.push_async_callback(stop_runtime, runtime)
+            service = await asyncio.to_thread(WebhookService, settings, database, bus=bus, docusign=docusign)
+            await stack.enter_async_context(service)
+            if emulator_app is not None:
+                # A mounted app's lifespan never runs under Starlette's Mount: run the emulator's machinery here.
+                await stack.enter_async_context(emulator_app.state.emulator.lifespan())
+            app.state.settings = settings
+            app.state.database = database
+            app.state.authenticator = authenticator
+            app.state.docusign_clients = docusign
+            app.state.bus = bus
+            app.state.runtime = runtime
+            app.state.webhooks = service
+            yield
 
     # The emulator stands in for DocuSign only when no real DocuSign is configured (never beside it).
     emulator_app = None if settings.docusign_is_real or settings.docusign_emulator_url else _emulator_app(settings)
@@ -80,7 +108,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     async def info() -> dict[str, Any]:
         return {
             "version": __version__,
-            "langgraph_py_version": _langgraph_version(),
+            "langgraph_py_version": version("langgraph"),
             "flags": {"assistants": True, "crons": False, "langsmith": False},
             "model": settings.model_name,
             "model_is_offline": settings.model_is_offline,
@@ -95,38 +123,16 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
 
 
 def _emulator_app(settings: Settings) -> FastAPI:
-    from emulator.app import create_emulator_app
-    from emulator.offline_model.app import create_offline_model_app
-
     emulator_app = create_emulator_app(snapshot_path=settings.emulator_snapshot_path)
     emulator_app.mount("/v1", create_offline_model_app(prefix=""))  # /_emulator/v1/chat/completions
     return emulator_app
 
 
-@asynccontextmanager
-async def _emulator_running(emulator_app: FastAPI | None) -> AsyncIterator[None]:
-    """A mounted app's lifespan never runs under Starlette's Mount: run the emulator's machinery here."""
-    if emulator_app is None:
-        yield
-        return
-    async with emulator_app.state.emulator.lifespan():
-        yield
-
-
-def _emulator_connect(settings: Settings, clients: DocuSignClients):  # type: ignore[no-untyped-def]
+def _emulator_connect(settings: Settings, clients: DocuSignClients, hmac_keys: list[str]):  # type: ignore[no-untyped-def]
     """Point each user's emulator account's Connect at our webhook, signed with our HMAC keys."""
-    from docusign_client.connect import configure_emulator_connect, webhook_url
 
-    hmac_keys = connect_hmac_keys(settings)  # read once, here, not on the event loop per user
-
-    async def hook(client: Any) -> None:
+    async def hook(client: DocuSignClient) -> None:
         await configure_emulator_connect(client, emulator_url=str(clients.emulator_url),
                                          url=webhook_url(settings.base_url), hmac_keys=hmac_keys)
 
     return hook
-
-
-def _langgraph_version() -> str:
-    from importlib.metadata import version
-
-    return version("langgraph")

@@ -12,6 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
+
+# How a refusal of the runs layer is answered over HTTP.
+RUNS_ERROR_STATUS: dict[type[RunsError], int] = {NotFound: 404, Conflict: 409, InvalidRequest: 422}
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
@@ -39,6 +44,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RunsError)
+    async def _runs_error(_: Request, exc: RunsError) -> JSONResponse:
+        status = next((s for kind, s in RUNS_ERROR_STATUS.items() if isinstance(exc, kind)), 400)
+        return JSONResponse(ApiError(status, exc.code, exc.message, field=exc.field).body(), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import psycopg
+from psycopg import sql
 
 from db import migrate
 from db.embedded import start_embedded
@@ -39,8 +40,6 @@ def check_reachable(url: str) -> None:
 
 
 def set_role_passwords(owner_url: str, password: str) -> None:
-    from psycopg import sql
-
     with psycopg.connect(driver_url(owner_url, "libpq"), autocommit=True) as conn:
         for role in (APP_ROLE, WEBHOOK_ROLE):
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))

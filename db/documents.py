@@ -7,6 +7,8 @@ import hashlib
 import io
 import uuid
 
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,9 +21,6 @@ class DocumentError(Exception):
 
 def pdf_text(content: bytes) -> tuple[int, str]:
     """Blocking (run it in a thread): page count and text of a PDF, or DocumentError with the reason."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
     if not content:
         raise DocumentError("the document is empty")
     if not content.lstrip().startswith(b"%PDF"):

@@ -11,6 +11,9 @@ import logging
 import warnings
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from db.urls import with_database
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,6 @@ def start_embedded(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
 
 
 def ensure_database(admin_url: str, database: str) -> None:
-    import psycopg
-    from psycopg import sql
-
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
+from langgraph.checkpoint.postgres import PostgresSaver
+from psycopg import sql
+from psycopg.rows import dict_row
 
 from db.urls import driver_url
 
@@ -40,11 +44,6 @@ def setup_checkpoints(owner_url: str, app_role: str = "dsa_app") -> None:
     langgraph-checkpoint-postgres owns these tables' schema (its own `checkpoint_migrations`), so they are not
     in Alembic; the app role, which runs the graphs, gets row access only.
     """
-    import psycopg
-    from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg import sql
-    from psycopg.rows import dict_row
-
     with psycopg.connect(driver_url(owner_url, "libpq"), autocommit=True, prepare_threshold=0,
                          row_factory=dict_row) as conn:
         PostgresSaver(conn).setup()  # type: ignore[arg-type]

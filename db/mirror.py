@@ -2,8 +2,8 @@
 
 Every function here takes a session from `Database.user_session(user_id)`, so row-level security limits it to
 that user's envelopes; another user's envelope simply does not exist. The Connect worker writes the mirror
-through its own role (`runtime/webhooks/worker.py`) with the ordering rules defined here (`envelope_order`,
-`recipient_may_change`), so the agent and the worker agree on what "newer" means.
+through its own role (`runtime/webhooks/worker.py`); both apply the ordering rules of
+`docusign_agent.envelope_rules`, so the agent and the worker agree on what "newer" means.
 """
 
 from __future__ import annotations
@@ -14,33 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Envelope, Recipient
-from db.models.base import ENVELOPE_STATUSES, RECIPIENT_STATUSES
-
-# The text custom field the agent stamps on every envelope it creates; Connect echoes it back (includeData
-# custom_fields), which ties an envelope (and bulk copies of it) to the user whose request created it.
-REQUEST_ID_FIELD = "dsa_request_id"
+from docusign_agent.envelope_rules import ENVELOPE_STATUSES, RECIPIENT_STATUSES, status_advances
 
 # NOTIFY channel: the worker re-examines `unmatched` events for an envelope as soon as the agent records it.
 REMATCH_CHANNEL = "dsa_webhook_rematch"
 
-# An envelope never leaves these for a non-terminal status, whatever order Connect delivers events in.
-TERMINAL_ENVELOPE = frozenset({"completed", "declined", "voided", "deleted", "timedout", "transfercompleted"})
-ENVELOPE_RANK = {
-    "template": 0, "created": 1, "correct": 2, "processing": 2, "sent": 3, "delivered": 4, "signed": 5,
-    "completed": 6, "declined": 6, "voided": 6, "timedout": 6, "authoritativecopy": 7, "transfercompleted": 7,
-    "deleted": 8,
-}
-# A recipient who has signed or declined never goes back to sent/delivered.
-TERMINAL_RECIPIENT = frozenset({"signed", "completed", "declined"})
-RECIPIENT_RANK = {
-    "created": 0, "correct": 1, "faxpending": 1, "sent": 2, "autoresponded": 2, "delivered": 3, "signed": 4,
-    "completed": 5, "declined": 5, "voided": 5,
-}
 RECIPIENT_TYPES = {
     "signer": "signer", "signers": "signer",
     "carboncopy": "carbon_copy", "carbon_copy": "carbon_copy", "carboncopies": "carbon_copy",
@@ -52,44 +35,10 @@ RECIPIENT_TYPES = {
     "notary": "notary", "notaries": "notary", "seal": "seal", "seals": "seal",
 }
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 def recipient_type(name: str | None) -> str:
     """DocuSign's recipient type names (signer, carboncopy, carbonCopies...) as the mirror stores them."""
     return RECIPIENT_TYPES.get((name or "signer").replace("-", "").lower().replace(" ", ""), "signer")
-
-
-def envelope_order(status: str | None, status_changed_at: dt.datetime | None,
-                   event_at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime, int]:
-    """Sort key of an envelope state: DocuSign's statusChangedDateTime, then the event's generatedDateTime.
-
-    The status time comes first because it belongs to the state itself (a retried or regenerated delivery of an
-    old state keeps it); the generation time orders changes that leave the envelope status alone (a recipient
-    signing while the envelope stays `sent`).
-    """
-    return (status_changed_at or _EPOCH, event_at or _EPOCH, ENVELOPE_RANK.get(status or "", 0))
-
-
-def envelope_may_change(current_status: str | None, current_key: tuple[Any, ...] | None, new_status: str,
-                        new_key: tuple[Any, ...]) -> bool:
-    """Whether a state with `new_key` replaces the stored one: newer wins, and terminal states are final."""
-    if current_status is None or current_key is None:
-        return True
-    if current_status in TERMINAL_ENVELOPE and new_status not in TERMINAL_ENVELOPE:
-        return False
-    return new_key >= current_key
-
-
-def recipient_may_change(current_status: str | None, current_at: dt.datetime | None, new_status: str,
-                         new_at: dt.datetime | None) -> bool:
-    """Per recipient: the state with the later own timestamp wins (rank breaks ties); signed/declined are final."""
-    if current_status is None:
-        return True
-    if current_status in TERMINAL_RECIPIENT and new_status not in TERMINAL_RECIPIENT:
-        return False
-    return (new_at or _EPOCH, RECIPIENT_RANK.get(new_status, 0)) >= (
-        current_at or _EPOCH, RECIPIENT_RANK.get(current_status, 0))
 
 
 @dataclass
@@ -245,32 +194,30 @@ async def record_sent_envelope(
         raise ValueError(f"status: {status!r} is not a DocuSign envelope status")
     now = dt.datetime.now(dt.UTC)
     moment = sent_at or (now if status != "created" else None)
-    stmt = insert(Envelope).values(
-        user_id=user_id, envelope_id=envelope_id, account_id=account_id, status=status, email_subject=email_subject,
-        sender_email=sender_email, request_id=request_id, sent_at=moment, status_changed_at=status_changed_at,
-        synced_at=now,
-    )
-    excluded = stmt.excluded
-    rank_new = ENVELOPE_RANK.get(status, 0)
-    advance = text(
-        "envelopes.status NOT IN ('completed', 'declined', 'voided', 'deleted', 'timedout', 'transfercompleted') "
-        "AND :rank_new > (CASE envelopes.status "
-        + " ".join(f"WHEN '{s}' THEN {r}" for s, r in ENVELOPE_RANK.items()) + " ELSE 0 END)"
-    ).bindparams(rank_new=rank_new)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Envelope.envelope_id],
-        set_={
-            "request_id": func.coalesce(Envelope.request_id, excluded.request_id),
-            "email_subject": func.coalesce(Envelope.email_subject, excluded.email_subject),
-            "sender_email": func.coalesce(Envelope.sender_email, excluded.sender_email),
-            "sent_at": func.coalesce(Envelope.sent_at, excluded.sent_at),
-            "status": case((advance, excluded.status), else_=Envelope.status),
-            "status_changed_at": case((advance, func.coalesce(excluded.status_changed_at, Envelope.status_changed_at)),
-                                      else_=Envelope.status_changed_at),
-            "synced_at": excluded.synced_at,
-        },
-    ).returning(Envelope.id)
-    envelope_pk = (await session.execute(stmt)).scalar_one()
+    inserted = (await session.execute(
+        insert(Envelope).values(
+            user_id=user_id, envelope_id=envelope_id, account_id=account_id, status=status,
+            email_subject=email_subject, sender_email=sender_email, request_id=request_id, sent_at=moment,
+            status_changed_at=status_changed_at, synced_at=now,
+        ).on_conflict_do_nothing(index_elements=[Envelope.envelope_id]).returning(Envelope.id)
+    )).scalar_one_or_none()
+    if inserted is not None:
+        envelope_pk = inserted
+    else:  # Connect (or an earlier record) got here first: fill in what is missing, move the status forward only
+        row = (await session.execute(
+            select(Envelope).where(Envelope.envelope_id == envelope_id).with_for_update())).scalar_one_or_none()
+        if row is None:  # the id is taken, by a row this user's session cannot see
+            raise ValueError(f"envelope_id: {envelope_id} is recorded for another user")
+        envelope_pk = row.id
+        row.request_id = row.request_id or request_id
+        row.email_subject = row.email_subject or email_subject
+        row.sender_email = row.sender_email or sender_email
+        row.sent_at = row.sent_at or moment
+        if status_advances(row.status, status):
+            row.status = status
+            row.status_changed_at = status_changed_at or row.status_changed_at
+        row.synced_at = now
+        await session.flush()
     orders = [int(r.get("routingOrder") or r.get("routing_order") or 1) for r in recipients]
     first = min(orders, default=1)
     for r, order in zip(recipients, orders, strict=True):

@@ -12,8 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ApiKey, Profile, UserPreferences
+from db.session import Database
 
 API_KEY_PREFIX = "dsa_"
+# The person a graph run acts for when it carries no identity: only outside our authenticated server
+# (`langgraph dev`, a notebook) and for CLI commands given no --user.
+LOCAL_USER_EMAIL = "local@docusign-agent.invalid"
 
 
 def normalize_email(email: str) -> str:
@@ -33,6 +37,15 @@ async def ensure_profile(session: AsyncSession, user_id: uuid.UUID, email: str |
     stmt = insert(Profile).values(id=user_id, email=normalize_email(email or f"{user_id}@users.invalid"))
     await session.execute(stmt.on_conflict_do_nothing())
     await session.execute(insert(UserPreferences).values(user_id=user_id).on_conflict_do_nothing())
+
+
+async def ensure_user(database: Database, email: str, display_name: str | None = None) -> uuid.UUID:
+    """The profile for `email` (created if needed, with its preferences), as the CLI and the dev fallback need."""
+    async with database.owner_session() as session:
+        user_id = await ensure_profile_by_email(session, email, display_name)
+    async with database.user_session(user_id) as session:
+        await ensure_profile(session, user_id, email)
+    return user_id
 
 
 def hash_api_key(key: str) -> str:

@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     db_role_password: str | None = Field(
         default=None, description="Password given to the dsa_app and dsa_webhook roles (password auth servers)."
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    redis_url: str | None = Field(default=None, description="Unset: in-process bus, cache and locks.")
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Sizes every connection pool of a server "
+                              "process: about 5 * DB_POOL_SIZE + 1 connections per process at peak (README).")
+    redis_url: str | None = Field(default=None, description="Unset: the run-event bus and the envelope read cache "
+                                                           "stay in process (one server process only).")
     data_dir: Path = Field(default=Path("./.data"))
 
     # --- HTTP ------------------------------------------------------------------------------------------

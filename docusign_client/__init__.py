@@ -1,9 +1,11 @@
 """The DocuSign client layer: OAuth and token lifecycle, the SDK-backed async client, retries, caching.
 
-Tools use `get_clients().for_user(user_id)`; the app installs the registry with `set_clients` at start-up.
+An app builds one `DocuSignClients` and hands it to what needs DocuSign (tools get theirs in their
+`ToolContext`): `await clients.for_user(user_id)` is that user's `DocuSignClient`.
 """
 
-from docusign_client.client import REQUEST_ID_FIELD, DocuSignClient
+from docusign_client.client import DocuSignClient
+from docusign_client.clients import DocuSignClients
 from docusign_client.errors import (
     DocuSignError,
     NotConnected,
@@ -11,17 +13,15 @@ from docusign_client.errors import (
     ReconnectRequired,
     TransientDocuSignError,
 )
-from docusign_client.clients import DocuSignClients, get_clients, set_clients
+from docusign_client.sdk import DocuSignResult
 
 __all__ = [
-    "REQUEST_ID_FIELD",
     "DocuSignClient",
     "DocuSignClients",
     "DocuSignError",
+    "DocuSignResult",
     "NotConnected",
     "RateLimited",
     "ReconnectRequired",
     "TransientDocuSignError",
-    "get_clients",
-    "set_clients",
 ]

@@ -17,6 +17,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
+import redis.asyncio as redis
+
 PREFIX = "dsa:docusign:envelope:"
 
 
@@ -59,8 +61,6 @@ class MemoryEnvelopeCache:
 
 class RedisEnvelopeCache:
     def __init__(self, url: str, ttl_seconds: float) -> None:
-        import redis.asyncio as redis
-
         self.ttl = ttl_seconds
         self._redis = redis.Redis.from_url(url)
 

@@ -1,23 +1,22 @@
-"""`DocuSignClients`: the one object the app creates at start-up and tools use to reach DocuSign.
+"""`DocuSignClients`: the one object an app creates at start-up to reach DocuSign, handed to what needs it.
 
-    clients = DocuSignClients(settings, database)      # in the app's lifespan
-    set_clients(clients)
-    ...
-    client = await get_clients().for_user(user_id)     # in a tool
-    await get_clients().invalidate(envelope_id)        # in the Connect worker
-    ...
-    await clients.aclose(); set_clients(None)
+    clients = await asyncio.to_thread(DocuSignClients, settings, database)   # in the app's lifespan
+    client = await clients.for_user(user_id)        # a tool, through its ToolContext
+    await clients.invalidate(envelope_id)           # the Connect worker, after a change
+    await clients.aclose()
 
 It owns what is shared: the OAuth client, the TokenManager, the envelope cache and the thread pool that runs the
-synchronous SDK. Clients are cached per user; in emulator mode a user's first call provisions them.
+synchronous SDK. Clients are cached per user; in emulator mode a user's first call provisions them. Building
+one reads key files from DATA_DIR (and generates the emulator integration's RSA key the first time), so it is
+done off the event loop. No module holds one: each app (and the `langgraph dev` fallback) owns its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -27,6 +26,7 @@ from db.credentials import Tokens
 from db.crypto import TokenCipher
 from db.models import ApiCredential
 from db.session import Database
+from docusign_agent.secrets import encryption_keys
 from docusign_agent.settings import Settings
 from docusign_client.cache import EnvelopeCache, make_envelope_cache
 from docusign_client.client import DocuSignClient
@@ -41,7 +41,6 @@ from docusign_client.provision import (
 )
 from docusign_client.retry import RetryPolicy
 from docusign_client.tokens import DEFAULT_REFRESH_MARGIN, TokenManager
-from docusign_agent.secrets import encryption_keys
 
 AUTH_CODE_SCOPES = "signature extended"
 
@@ -164,18 +163,3 @@ class DocuSignClients:
         await self.oauth.aclose()
         if self._owns_http:
             await self._http.aclose()
-
-
-_installed: DocuSignClients | None = None
-
-
-def set_clients(clients: DocuSignClients | None) -> None:
-    """Install (or, with None, remove) the process-wide registry; the app does this in its lifespan."""
-    global _installed
-    _installed = clients
-
-
-def get_clients() -> DocuSignClients:
-    if _installed is None:
-        raise RuntimeError("DocuSign clients are not installed; the app's lifespan calls set_clients() at start-up")
-    return _installed

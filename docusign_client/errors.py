@@ -69,13 +69,14 @@ class DocuSignError(Exception):
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
                  trace_token: str | None = None, retry_after: float | None = None,
-                 user_message: str | None = None) -> None:
+                 user_message: str | None = None, attempts: int = 0) -> None:
         super().__init__(f"{error_code}: {message}" if error_code else message)
         self.status = status
         self.error_code = error_code
         self.message = message
         self.trace_token = trace_token
         self.retry_after = retry_after
+        self.attempts = attempts  # HTTP attempts the failed call made (set by the client; 0 if none was sent)
         self._user_message = user_message
 
     @property

@@ -12,9 +12,9 @@ envelope is never retried blindly (see `DocuSignClient.create_envelope`).
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
+from docusign_agent.backoff import Backoff
 from docusign_client.errors import DocuSignError, RateLimited
 
 
@@ -25,7 +25,7 @@ class RetryPolicy:
     max_delay: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        return random.uniform(0.0, min(self.max_delay, self.base_delay * (2 ** attempt)))
+        return Backoff(base=self.base_delay, cap=self.max_delay, jitter=1.0).delay(attempt)
 
     def delay(self, error: DocuSignError, attempt: int) -> float | None:
         """Seconds to wait before retry number `attempt + 1`, or None to give up and raise `error`."""

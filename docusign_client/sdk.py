@@ -1,4 +1,4 @@
-"""The SDK plumbing under `DocuSignClient`: a thread-aware ApiClient, response headers, metric labels.
+"""The SDK plumbing under `DocuSignClient`: a thread-aware ApiClient, what a call returns, metric labels.
 
 The SDK's ApiClient keeps default headers on the shared instance; calls run on a thread pool, so the bearer
 token travels in a thread-local instead and each request picks up its own.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from docusign_esign import ApiClient
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,32 @@ class RateLimitStatus:
     burst_remaining: int | None
 
 
+@dataclass(frozen=True)
+class DocuSignResult(Generic[T]):
+    """One call's answer and what came with it. Returned per call because a client is shared by concurrent
+    tool calls: what the last call of the client saw may be another call's."""
+
+    value: T
+    trace_token: str | None  # X-DocuSign-TraceToken of the answer: what DocuSign support asks for
+    attempts: int  # HTTP attempts this call made (retries + 1; lookups excluded); 0 when answered from the cache
+    rate_limit: RateLimitStatus | None  # the account's API budget as this answer reported it
+
+    def replace(self, value: U) -> DocuSignResult[U]:
+        return DocuSignResult(value, self.trace_token, self.attempts, self.rate_limit)
+
+
 def header_int(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     return int(value) if value is not None and str(value).strip().isdigit() else None
+
+
+def rate_limit_status(headers: Mapping[str, str] | None) -> RateLimitStatus | None:
+    if not headers or headers.get("X-RateLimit-Limit") is None:
+        return None
+    return RateLimitStatus(
+        limit=header_int(headers, "X-RateLimit-Limit"), remaining=header_int(headers, "X-RateLimit-Remaining"),
+        reset=header_int(headers, "X-RateLimit-Reset"), burst_limit=header_int(headers, "X-BurstLimit-Limit"),
+        burst_remaining=header_int(headers, "X-BurstLimit-Remaining"))
 
 
 class RawResponse:

@@ -31,6 +31,7 @@ from db import credentials
 from db.credentials import Tokens
 from db.crypto import TokenCipher
 from db.session import Database
+from docusign_agent.metrics import DOCUSIGN_TOKEN_GRANTS
 from docusign_client.errors import ConsentRequired, InvalidGrant, NotConnected, ReconnectRequired
 from docusign_client.oauth import OAuthClient
 
@@ -49,7 +50,6 @@ class TokenManager:
         self._margin = refresh_margin
         self._memory: dict[uuid.UUID, Tokens] = {}
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
-        self.refreshes = 0  # grants this manager performed; for metrics and tests
 
     def _lock(self, user_id: uuid.UUID) -> asyncio.Lock:
         lock = self._locks.get(user_id)
@@ -133,7 +133,7 @@ class TokenManager:
             answer = await self._oauth.refresh(current.refresh_token)
         else:
             raise InvalidGrant("no refresh token stored")
-        self.refreshes += 1
+        DOCUSIGN_TOKEN_GRANTS.labels(grant=current.grant_type).inc()
         return replace(
             current,
             access_token=answer.access_token,

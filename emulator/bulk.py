@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from docusign_agent.docusign_time import format_time
 from emulator.accounts import Caller, require_account
 from emulator.builder import EMAIL
 from emulator.envelopes import create_and_maybe_send
 from emulator.errors import DocuSignError, invalid_param, json_body
-from emulator.state import BulkBatch, BulkList, Envelope, Template, ds_time, new_id
+from emulator.state import BulkBatch, BulkList, Envelope, Template, new_id
 from emulator.views import envelope_json
 
 router = APIRouter()
@@ -192,7 +193,7 @@ async def _run_batch(
         except DocuSignError as exc:
             batch.errors.append(
                 {
-                    "created": ds_time(),
+                    "created": format_time(),
                     "errorMessage": f"{exc.code}: {exc.message}",
                     "recipientEmails": [str(r.get("email")) for r in row["recipients"]],
                 }
@@ -245,6 +246,49 @@ def _batch(caller: Caller, batch_id: str) -> BulkBatch:
     if batch is None or batch.account_id != caller.account.account_id:
         raise DocuSignError("BULK_SEND_BATCH_NOT_FOUND", f"Bulk send batch {batch_id} does not exist.", 404)
     return batch
+
+
+BATCH_LIST_STATUSES = ("all", "failed", "sent", "queued")
+
+
+def _batch_summary(batch: BulkBatch) -> dict[str, str]:
+    return {"batchId": batch.batch_id, "batchName": batch.batch_name, "batchSize": str(batch.size),
+            "batchUri": f"/bulk_send_batch/{batch.batch_id}", "failed": str(len(batch.errors)),
+            "queued": str(batch.size - batch.done), "sent": str(len(batch.envelope_ids)),
+            "submittedDate": batch.submitted_at}
+
+
+@router.get(BASE + "/bulk_send_batch")
+async def list_batches(request: Request, accountId: str) -> JSONResponse:
+    """`GET bulk_send_batch`: the account's batches, newest first, filtered by ids, name text and status."""
+    caller = require_account(request, accountId)
+    query = request.query_params
+    status = (query.get("status") or "all").lower()
+    if status not in BATCH_LIST_STATUSES:
+        raise invalid_param(f"status must be one of {', '.join(BATCH_LIST_STATUSES)}.")
+    try:
+        count = int(query.get("count") or 100)
+        start = int(query.get("start_position") or 0)
+    except ValueError:
+        raise invalid_param("count and start_position must be integers.") from None
+    if not 1 <= count <= 100 or start < 0:
+        raise invalid_param("count must be 1 to 100 and start_position 0 or more.")
+    ids = {i.strip() for i in (query.get("batch_ids") or "").split(",") if i.strip()}
+    text = (query.get("search_text") or "").lower()
+    batches = [b for b in caller.emulator.state.bulk_batches.values()
+               if b.account_id == caller.account.account_id and (not ids or b.batch_id in ids)
+               and text in b.batch_name.lower()
+               and (status == "all" or (status == "failed" and b.errors) or (status == "queued" and b.done < b.size)
+                    or (status == "sent" and b.envelope_ids))]
+    batches.sort(key=lambda b: b.submitted_at, reverse=True)
+    page = batches[start:start + count]
+    return JSONResponse({
+        "batchSizeLimit": "1000", "bulkBatchSummaries": [_batch_summary(b) for b in page],
+        "bulkProcessQueueLimit": "2000", "bulkProcessTotalQueued": str(sum(b.size - b.done for b in batches)),
+        "endPosition": str(start + max(0, len(page) - 1)), "queueLimit": "2000", "resultSetSize": str(len(page)),
+        "startPosition": str(start), "totalQueued": str(sum(b.size - b.done for b in batches)),
+        "totalSetSize": str(len(batches)),
+    })
 
 
 @router.get(BASE + "/bulk_send_batch/{batchId}")

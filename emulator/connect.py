@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from docusign_agent.docusign_time import format_time
 from emulator.accounts import require_account
 from emulator.dispatcher import Delivery
 from emulator.errors import DocuSignError, invalid_param, json_body
 from emulator.runtime import Emulator
-from emulator.state import Account, Envelope, Recipient, ds_time
+from emulator.state import Account, Envelope, Recipient
 from emulator.views import envelope_json
 
 router = APIRouter()
@@ -111,7 +112,7 @@ def build_event(
         "retryCount": 0,
         "configurationId": configuration_id,
         "apiVersion": "v2.1",
-        "generatedDateTime": ds_time(),
+        "generatedDateTime": format_time(),
         "data": {
             "accountId": env.account_id,
             "userId": env.sender_user_id,

@@ -4,6 +4,7 @@ inject faults. Tests, demos and the eval runner steer the emulator through these
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -229,7 +230,7 @@ async def snapshot(request: Request) -> JSONResponse:
     emu = emulator_of(request)
     if emu.snapshot_path is None:
         raise DocuSignError("SNAPSHOT_NOT_CONFIGURED", "The emulator was started without a snapshot path.")
-    write_snapshot(emu.state, emu.snapshot_path)
+    await asyncio.to_thread(write_snapshot, emu.state, emu.snapshot_path)
     return JSONResponse({"path": str(emu.snapshot_path), "envelopes": len(emu.state.envelopes)})
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 import httpx
 
-from emulator.state import EmulatorConfig, ds_time
+from docusign_agent.backoff import Backoff
+from docusign_agent.docusign_time import format_time
+from emulator.state import EmulatorConfig
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,8 @@ class ConnectDispatcher:
             self._pending -= 1
             return
         delivery.attempt += 1
-        delay = cfg.connect_retry_base_seconds * (2 ** (delivery.attempt - 1))
+        # DocuSign's own schedule is exact (doubling), which tests observe: no jitter, and no cap that matters.
+        delay = Backoff(base=cfg.connect_retry_base_seconds, cap=86400.0, jitter=0.0).delay(delivery.attempt - 1)
         assert self._loop is not None
         handle: asyncio.TimerHandle | None = None
 
@@ -185,6 +188,6 @@ class ConnectDispatcher:
                 delivery.attempt,
                 status,
                 error,
-                ds_time(),
+                format_time(),
             )
         )

@@ -9,12 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from docusign_agent.docusign_time import parse_time
+from docusign_agent.envelope_rules import is_terminal
 from emulator import workflow
 from emulator.accounts import Caller, require_account
 from emulator.builder import build_envelope
 from emulator.connect import publish
 from emulator.errors import DocuSignError, envelope_not_found, invalid_param, json_body
-from emulator.state import Envelope, parse_ds_time
+from emulator.state import Envelope
 from emulator.views import envelope_json, summary_json
 
 router = APIRouter()
@@ -59,7 +61,7 @@ async def create_envelope(request: Request, accountId: str) -> JSONResponse:
 
 def _parse_date(value: str, name: str) -> datetime:
     try:
-        return parse_ds_time(value)
+        return parse_time(value)
     except ValueError as exc:
         raise invalid_param(f"Query parameter '{name}' must be set to a valid DateTime.") from exc
 
@@ -116,7 +118,7 @@ async def list_status_changes(request: Request, accountId: str) -> JSONResponse:
             continue
         if ids and env.envelope_id not in ids:
             continue
-        changed = parse_ds_time(env.last_modified_at)
+        changed = parse_time(env.last_modified_at)
         if from_date and changed < from_date:
             continue
         if to_date and changed > to_date:
@@ -167,7 +169,7 @@ async def update_envelope(request: Request, accountId: str, envelopeId: str) -> 
     emu = caller.emulator
     if status not in (None, "created", "sent", "voided", env.status):
         raise invalid_param("Value for 'status' must be 'created', 'sent' or 'voided'.")
-    if status == "sent" and env.status in workflow.TERMINAL:
+    if status == "sent" and is_terminal(env.status):
         raise DocuSignError("ENVELOPE_INVALID_STATUS", f"A '{env.status}' envelope cannot be sent again.")
     if status == "created" and env.status != "created":
         raise DocuSignError("ENVELOPE_INVALID_STATUS", f"A '{env.status}' envelope cannot go back to draft.")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from docusign_agent.envelope_rules import is_terminal
 from emulator import workflow
 from emulator.accounts import require_account
 from emulator.builder import EMAIL
@@ -75,7 +76,7 @@ async def update_recipients(request: Request, accountId: str, envelopeId: str) -
     env = get_envelope_for(caller, envelopeId)
     body = await json_body(request, required=False)
     resend = request.query_params.get("resend_envelope", "").lower() == "true"
-    if env.status in workflow.TERMINAL:
+    if is_terminal(env.status):
         raise DocuSignError(
             "ENVELOPE_INVALID_STATUS",
             f"Invalid envelope status. Recipients of a '{env.status}' envelope cannot be corrected.",

@@ -62,7 +62,7 @@ class Emulator:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.dispatcher.aclose()
-        self.snapshots.flush()
+        await self.snapshots.flush()
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:

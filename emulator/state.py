@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
+from docusign_agent.docusign_time import format_time
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -24,28 +28,6 @@ T = TypeVar("T")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def ds_time(moment: datetime | None = None) -> str:
-    """DocuSign prints UTC times with seven fractional digits and a Z."""
-    moment = moment or utcnow()
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
-def parse_ds_time(text: str) -> datetime:
-    """Accept DocuSign's own format, ISO 8601 and bare dates, as the real API does for from_date."""
-    cleaned = text.strip().replace(" ", "T")
-    if cleaned.endswith("Z"):
-        cleaned = cleaned[:-1] + "+00:00"
-    if "." in cleaned:
-        head, _, tail = cleaned.partition(".")
-        digits = "".join(ch for ch in tail if ch.isdigit())
-        rest = tail[len(digits) :]
-        cleaned = f"{head}.{digits[:6]}{rest}"
-    moment = datetime.fromisoformat(cleaned)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 def new_id() -> str:
@@ -126,9 +108,9 @@ class Envelope:
     event_notification: dict[str, Any] | None = None
     template_id: str | None = None
     bulk_batch_id: str | None = None
-    created_at: str = field(default_factory=ds_time)
-    last_modified_at: str = field(default_factory=ds_time)
-    status_changed_at: str = field(default_factory=ds_time)
+    created_at: str = field(default_factory=format_time)
+    last_modified_at: str = field(default_factory=format_time)
+    status_changed_at: str = field(default_factory=format_time)
     sent_at: str | None = None
     initial_sent_at: str | None = None
     delivered_at: str | None = None
@@ -150,7 +132,7 @@ class Template:
     email_blurb: str
     documents: list[Document] = field(default_factory=list)
     recipients: list[Recipient] = field(default_factory=list)
-    created_at: str = field(default_factory=ds_time)
+    created_at: str = field(default_factory=format_time)
 
 
 @dataclass
@@ -190,7 +172,7 @@ class BulkBatch:
     envelope_or_template_id: str
     sender_user_id: str
     size: int
-    submitted_at: str = field(default_factory=ds_time)
+    submitted_at: str = field(default_factory=format_time)
     envelope_ids: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     done: int = 0
@@ -303,21 +285,26 @@ def load_snapshot(path: Path) -> EmulatorState:
 
 
 def write_snapshot(state: EmulatorState, path: Path) -> None:
-    """Write to a temporary file then rename, so a crash never leaves half a snapshot."""
+    """Blocking: encode the state and write it to a temporary file, then rename, so a crash never leaves half a
+    snapshot. Run it on a worker thread (`Snapshotter` does): the encoding is one orjson pass over the
+    dataclasses, which holds the GIL from start to end, so the event loop cannot change the state mid-pass, and
+    the file I/O happens off the loop."""
+    data = orjson.dumps(state)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(state.to_json()), encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 class Snapshotter:
-    """Coalesces bursts of changes into one write a moment later, off the request path."""
+    """Coalesces bursts of changes into one write a moment later, on a worker thread, off the request path."""
 
     def __init__(self, state: EmulatorState, path: Path | None, delay: float = 0.5) -> None:
         self.state = state
         self.path = path
         self.delay = delay
         self._handle: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
 
     def mark_dirty(self) -> None:
         if self.path is None or self._handle is not None:
@@ -325,17 +312,35 @@ class Snapshotter:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.flush()
+            self._write()
             return
-        self._handle = loop.call_later(self.delay, self.flush)
+        self._handle = loop.call_later(self.delay, self._start_write, loop)
 
-    def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+    def _start_write(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._handle = None
+        previous = self._writing
+        self._writing = loop.create_task(self._write_after(previous), name="emulator-snapshot")
+
+    async def _write_after(self, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:  # one write at a time, in order
+            await asyncio.wait({previous})
+        await asyncio.to_thread(self._write)
+
+    def _write(self) -> None:
         if self.path is None:
             return
         try:
             write_snapshot(self.state, self.path)
         except OSError:
             log.exception("emulator snapshot write failed: %s", self.path)
+
+    async def flush(self) -> None:
+        """Write now (at shutdown): cancels the pending timer and waits for any write under way."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._writing is not None:
+            await asyncio.wait({self._writing})
+            self._writing = None
+        if self.path is not None:
+            await asyncio.to_thread(self._write)

@@ -6,18 +6,19 @@ Every check runs before the first mutation, so a refused action changes nothing.
 
 from __future__ import annotations
 
+from docusign_agent.docusign_time import format_time
+from docusign_agent.envelope_rules import is_terminal
 from emulator.connect import publish
 from emulator.errors import DocuSignError, unknown_recipient
 from emulator.runtime import Emulator
-from emulator.state import AuditEvent, Envelope, Recipient, ds_time
+from emulator.state import AuditEvent, Envelope, Recipient
 
 ACTIVE = ("sent", "delivered")
-TERMINAL = ("completed", "declined", "voided")
 
 
 def audit(emu: Emulator, env: Envelope, action: str, who: str, message: str) -> None:
     env.audit.append(
-        AuditEvent(action=action, at=ds_time(), user_name=who, message=message, envelope_status=env.status)
+        AuditEvent(action=action, at=format_time(), user_name=who, message=message, envelope_status=env.status)
     )
 
 
@@ -27,7 +28,7 @@ def _sender_name(emu: Emulator, env: Envelope) -> str:
 
 
 def _touch(env: Envelope, status: str | None = None) -> str:
-    now = ds_time()
+    now = format_time()
     env.last_modified_at = now
     if status is not None and status != env.status:
         env.status = status
@@ -43,7 +44,7 @@ def pending_signer_order(env: Envelope) -> int | None:
 def _activate(env: Envelope) -> list[Recipient]:
     """Mark everyone whose turn has come as sent; the caller publishes events once the state is final."""
     current = pending_signer_order(env)
-    now = ds_time()
+    now = format_time()
     activated = []
     for r in sorted(env.recipients, key=lambda x: x.routing_order):
         if r.status == "created" and (current is None or r.routing_order <= current):
@@ -84,7 +85,7 @@ def validate_sendable(env: Envelope) -> None:
 def send(emu: Emulator, env: Envelope) -> None:
     if env.status != "created":
         raise DocuSignError(
-            "ENVELOPE_CANNOT_SEND_INVALID_STATE" if env.status in TERMINAL else "INVALID_REQUEST_PARAMETER",
+            "ENVELOPE_CANNOT_SEND_INVALID_STATE" if is_terminal(env.status) else "INVALID_REQUEST_PARAMETER",
             f"Only draft envelopes can be sent; this envelope is '{env.status}'.",
         )
     validate_sendable(env)

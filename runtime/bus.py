@@ -11,8 +11,10 @@ Two implementations behind one interface:
   of one run cost one Redis connection, not a thousand), `XRANGE` for replay. One shared connection pool.
 - `InProcessBus` (no Redis): the same semantics inside one process.
 
-`subscribe(stream, last_id=None)` yields live events only (from the moment iteration starts);
-`last_id="0"` replays everything still retained, then live; any other id replays what came after it.
+`subscription(stream, last_id=None)` opens a subscription and yields its messages: live events only (from the
+moment it is open); `last_id="0"` replays everything still retained, then live; any other id replays what came
+after it. A caller that must not miss an event published right after it tells someone it is listening (an
+SSE `ready` frame) opens the subscription first. `subscribe(...)` is the same as one async iterator.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
-    from docusign_agent.settings import Settings
+from docusign_agent.backoff import Backoff
+from docusign_agent.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAXLEN = 50_000
 """Events kept per stream. A long agent run streams one event per token; this keeps hours of them."""
+RECONNECT = Backoff(base=0.1, cap=5.0, jitter=0.25)  # a stream reader waiting for Redis to come back
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +57,14 @@ class EventBus(Protocol):
         """Append an event; returns its id (monotonically increasing within the stream)."""
         ...
 
+    def subscription(self, stream: str, *,
+                     last_id: str | None = None) -> AbstractAsyncContextManager[AsyncIterator[BusMessage]]:
+        """Open now: replay what is retained after `last_id` ("0": everything; None: nothing), then follow live.
+        Raises InvalidEventId on entering for an id this bus could not have issued."""
+        ...
+
     def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:
-        """Replay what is retained after `last_id` ("0": everything; None: nothing), then follow live."""
+        """`subscription` as one async iterator (opened when iteration starts)."""
         ...
 
     async def expire(self, stream: str, seconds: int) -> None:
@@ -112,11 +122,21 @@ class InProcessBus:
         waiters.set()
         return message.id
 
-    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+    @asynccontextmanager
+    async def subscription(self, stream: str, *,
+                           last_id: str | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
         cursor = _parse_local_id(last_id)
         if cursor is None:  # live only: start after whatever is there now
             items = self._stream(stream).items
             cursor = items[-1][0] if items else 0
+        yield self._follow(stream, cursor)
+
+    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+        async with self.subscription(stream, last_id=last_id) as messages:
+            async for message in messages:
+                yield message
+
+    async def _follow(self, stream: str, cursor: int) -> AsyncIterator[BusMessage]:
         while not self._closed:
             target = self._stream(stream)
             changed = target.changed
@@ -207,18 +227,18 @@ class _StreamReader:
             self._on_idle(self._stream, self)
 
     async def _run(self) -> None:
-        backoff = 0.1
+        failures = 0
         while True:
             try:
                 response = await self._redis.xread({self._stream: self._cursor}, block=5000, count=500)
                 _honour_cancellation()
-                backoff = 0.1
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis restarting: keep the subscribers, retry with backoff
                 log.warning("bus reader for %s failed: %s", self._stream, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(RECONNECT.delay(failures))
+                failures += 1
                 continue
             for _name, entries in response or ():
                 for raw_id, fields in entries:
@@ -238,8 +258,6 @@ class _StreamReader:
 
 class RedisBus:
     def __init__(self, url: str, maxlen: int = DEFAULT_MAXLEN) -> None:
-        from redis.asyncio import BlockingConnectionPool, Redis
-
         # Blocking pool: under a burst, callers wait for a connection instead of opening unbounded sockets.
         self._pool = BlockingConnectionPool.from_url(url, max_connections=512, timeout=30, socket_timeout=30,
                                                     socket_connect_timeout=5, health_check_interval=30)
@@ -268,7 +286,9 @@ class RedisBus:
         if self._readers.get(stream) is reader:
             del self._readers[stream]
 
-    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+    @asynccontextmanager
+    async def subscription(self, stream: str, *,
+                           last_id: str | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
         if last_id is not None and last_id not in ("0", ""):
             try:
                 _redis_id(last_id)
@@ -276,29 +296,38 @@ class RedisBus:
                 raise InvalidEventId(f"event id {last_id!r} is not one this server issued") from None
         reader = await self._reader(stream)
         _honour_cancellation()
-        queue = reader.attach()  # attached before the replay read: nothing published from now on is missed
+        queue = reader.attach()  # attached before any replay read: nothing published from now on is missed
         try:
-            seen: tuple[int, int] | None = None
-            if last_id is not None:
-                start = "-" if last_id in ("0", "") else f"({last_id}"
-                replay = await self.redis.xrange(stream, min=start, max="+")
-                _honour_cancellation()
-                for raw_id, fields in replay:
-                    message = BusMessage(id=raw_id.decode(), event=fields[_EVENT].decode(),
-                                         data=fields.get(_DATA, b""))
-                    seen = _redis_id(message.id)
-                    yield message
-            while True:
-                message = await queue.get()
-                if message is None:
-                    return
-                if seen is not None and _redis_id(message.id) <= seen:
-                    continue  # already delivered by the replay
-                if last_id not in (None, "0", "") and _redis_id(message.id) <= _redis_id(last_id):  # type: ignore[arg-type]
-                    continue
-                yield message
+            yield self._follow(stream, queue, last_id)
         finally:
             reader.detach(queue)
+
+    async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
+        async with self.subscription(stream, last_id=last_id) as messages:
+            async for message in messages:
+                yield message
+
+    async def _follow(self, stream: str, queue: asyncio.Queue[BusMessage | None],
+                      last_id: str | None) -> AsyncIterator[BusMessage]:
+        seen: tuple[int, int] | None = None
+        if last_id is not None:
+            start = "-" if last_id in ("0", "") else f"({last_id}"
+            replay = await self.redis.xrange(stream, min=start, max="+")
+            _honour_cancellation()
+            for raw_id, fields in replay:
+                message = BusMessage(id=raw_id.decode(), event=fields[_EVENT].decode(),
+                                     data=fields.get(_DATA, b""))
+                seen = _redis_id(message.id)
+                yield message
+        while True:
+            message = await queue.get()
+            if message is None:
+                return
+            if seen is not None and _redis_id(message.id) <= seen:
+                continue  # already delivered by the replay
+            if last_id not in (None, "0", "") and _redis_id(message.id) <= _redis_id(last_id):  # type: ignore[arg-type]
+                continue
+            yield message
 
     async def expire(self, stream: str, seconds: int) -> None:
         await self.redis.expire(stream, seconds)

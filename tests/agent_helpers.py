@@ -19,15 +19,16 @@ from langgraph.types import Command
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from agent import services as services_module
 from agent.checkpointer import make_checkpointer, open_pool
+from agent.context import Dependencies, RunContext
 from agent.graph import build_graph
-from agent.services import Services
+from agent.model import chat_models
 from db import documents, profiles
 from db.session import Database
 from docusign_agent.settings import Settings
+from docusign_client.clients import DocuSignClients
 from emulator.standalone import build_standalone_app
-from docusign_client.clients import DocuSignClients, set_clients
+from tools.context import ToolContext
 
 CONTRACT_LINES = [
     "Master Services Agreement",
@@ -66,21 +67,19 @@ def agent_emulator() -> Iterator[ServerThread]:
 
 
 @pytest.fixture(scope="session")
-async def agent_services(settings: Settings, database: Database, agent_emulator: ServerThread) -> AsyncIterator[Services]:
+async def agent_dependencies(settings: Settings, database: Database,
+                             agent_emulator: ServerThread) -> AsyncIterator[Dependencies]:
+    """What the executor gives every run, built as the app builds it: passed to each run, installed nowhere."""
     clients = DocuSignClients(settings, database, emulator_url=f"{agent_emulator.url}/_emulator")
-    set_clients(clients)
-    services = Services(settings=settings, database=database)
-    previous = services_module.installed()
-    services_module.install(services)
-    yield services
-    services_module.install(previous)
-    set_clients(None)
+    async with chat_models(settings) as models:
+        yield Dependencies(settings=settings, database=database, docusign=clients, chat_model=models.chat,
+                           analysis_model=models.analysis)
     await clients.aclose()
 
 
 @pytest.fixture(scope="session")
-async def agent_graph(agent_services: Services) -> AsyncIterator[Any]:
-    pool = open_pool(agent_services.database.urls.app, max_size=5)
+async def agent_graph(agent_dependencies: Dependencies) -> AsyncIterator[Any]:
+    pool = open_pool(agent_dependencies.database.urls.app, max_size=5)
     await pool.open()
     yield build_graph(make_checkpointer(pool))
     await pool.close()
@@ -91,7 +90,7 @@ class Chat:
     """One user's conversation with the compiled graph."""
 
     graph: Any
-    database: Database
+    dependencies: Dependencies
     user_id: uuid.UUID
     emulator: ServerThread
     thread_id: str = ""
@@ -100,17 +99,33 @@ class Chat:
         self.thread_id = self.thread_id or str(uuid.uuid4())
 
     @property
+    def database(self) -> Database:
+        return self.dependencies.database
+
+    @property
     def config(self) -> dict[str, Any]:
         return {"configurable": {"thread_id": self.thread_id, "user_id": str(self.user_id)}}
 
+    @property
+    def context(self) -> RunContext:
+        return RunContext(dependencies=self.dependencies)
+
     async def say(self, text: str) -> dict[str, Any]:
-        return await self.graph.ainvoke({"messages": [HumanMessage(text)]}, self.config)
+        return await self.graph.ainvoke({"messages": [HumanMessage(text)]}, self.config, context=self.context)
 
     async def resume(self, *decisions: dict[str, Any]) -> dict[str, Any]:
-        return await self.graph.ainvoke(Command(resume={"decisions": list(decisions)}), self.config)
+        return await self.graph.ainvoke(Command(resume={"decisions": list(decisions)}), self.config,
+                                        context=self.context)
 
     def new_thread(self) -> Chat:
-        return Chat(self.graph, self.database, self.user_id, self.emulator)
+        return Chat(self.graph, self.dependencies, self.user_id, self.emulator)
+
+    def tool_context(self, tool_call_id: str) -> ToolContext:
+        """A tool call of this conversation, as the tool node would build it."""
+        deps = self.dependencies
+        return ToolContext(user_id=self.user_id, thread_id=self.thread_id, run_id=None, tool_call_id=tool_call_id,
+                           settings=deps.settings, database=deps.database, docusign=deps.docusign,
+                           analysis_model=deps.analysis_model)
 
     async def upload(self, filename: str, lines: list[str] | bytes) -> str:
         content = lines if isinstance(lines, bytes) else make_pdf(lines)
@@ -120,13 +135,10 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(agent_graph: Any, agent_services: Services, agent_emulator: ServerThread) -> Chat:
+async def chat(agent_graph: Any, agent_dependencies: Dependencies, agent_emulator: ServerThread) -> Chat:
     email = f"agent-{uuid.uuid4().hex[:8]}@example.com"
-    async with agent_services.database.owner_session() as session:
-        user = await profiles.ensure_profile_by_email(session, email, "Agent Tester")
-    async with agent_services.database.user_session(user) as session:
-        await profiles.ensure_profile(session, user, email)
-    return Chat(agent_graph, agent_services.database, user, agent_emulator)
+    user = await profiles.ensure_user(agent_dependencies.database, email, "Agent Tester")
+    return Chat(agent_graph, agent_dependencies, user, agent_emulator)
 
 
 def tool_results(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -102,7 +102,9 @@ def graph_registry() -> GraphRegistry:
     return GraphRegistry({"agent": "agent.graph:build_graph", "test": build_test_graph})
 
 
-def runtime_options(*, heartbeat: float = 0.5, stale: int = 3) -> RuntimeOptions:
+def runtime_options(*, heartbeat: float = 0.5, stale: int = 30) -> RuntimeOptions:
+    """Quick heartbeats; a run is swept as lost only after `stale` seconds without one. On a loaded machine an
+    event loop can stall for seconds, so only the test that kills a process shortens it (and waits for it)."""
     return RuntimeOptions(graphs=graph_registry(), sse_heartbeat_seconds=0.5,
                           worker=WorkerOptions(heartbeat_seconds=heartbeat, stale_after_seconds=stale))
 
@@ -146,8 +148,8 @@ def api_server(settings: Settings) -> Iterator[ApiServer]:
     from api.app import create_app
 
     settings = settings.model_copy(update={"cors_origins": [BROWSER_ORIGIN]})
-    app = create_app(settings, role_urls(settings.database_url))  # type: ignore[arg-type]
-    app.state.runtime_options = runtime_options()
+    app = create_app(settings, role_urls(settings.database_url),  # type: ignore[arg-type]
+                     runtime_options=runtime_options())
     with ServerThread(app) as server:
         yield ApiServer(url=server.url, settings=settings)
 
@@ -198,7 +200,7 @@ class ServerProcess:
 
     def wait_ready(self) -> ServerProcess:
         assert self.proc is not None
-        deadline = time.time() + 60
+        deadline = time.time() + 240  # importing the server stack takes a while on a loaded machine
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.output()[-3000:]}")
@@ -261,8 +263,9 @@ def _serve(port: int) -> None:
     from docusign_agent.settings import load_settings
 
     settings = load_settings(port=port, _env_file=None)
-    app = create_app(settings, role_urls(settings.database_url))  # type: ignore[arg-type]
-    app.state.runtime_options = runtime_options(heartbeat=0.5, stale=3)
+    # The scale-out tests kill -9 one of these and wait for the other to sweep the lost run.
+    app = create_app(settings, role_urls(settings.database_url),  # type: ignore[arg-type]
+                     runtime_options=runtime_options(heartbeat=0.5, stale=15))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 

@@ -1,16 +1,14 @@
 """Shared pieces of the DocuSign client tests: the emulator on its own port, users, PDFs, OAuth dances.
 
-The emulator runs as a real HTTP server (uvicorn, in a thread with its own event loop) because the SDK is a
-blocking urllib3 client and OAuth goes over httpx: the client layer is exercised exactly as against DocuSign.
+The emulator runs as a real HTTP server (`tests.servers.ServerThread`: uvicorn in a thread with its own event
+loop) because the SDK is a blocking urllib3 client and OAuth goes over httpx: the client layer is exercised
+exactly as against DocuSign.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
@@ -29,6 +26,7 @@ from db import profiles
 from db.session import Database
 from emulator.standalone import build_standalone_app
 from emulator.state import EmulatorState
+from tests.servers import ServerThread
 
 REDIS_URL = os.environ.get("REDIS_URL")
 
@@ -61,24 +59,8 @@ class EmulatorServer:
 def run_emulator() -> Iterator[EmulatorServer]:
     """A fresh, empty emulator on a free loopback port, for as long as the block runs."""
     app = build_standalone_app()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", loop="asyncio", lifespan="on",
-                                           timeout_keep_alive=30))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="emulator")
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the emulator did not start"
-        time.sleep(0.02)
-    try:
-        yield EmulatorServer(app=app, root=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with ServerThread(app) as server:
+        yield EmulatorServer(app=app, root=server.url)
 
 
 @pytest.fixture(scope="module")

@@ -100,9 +100,12 @@ def owner_url(db_factories: dict[str, DatabaseFactory], main_backend: str) -> st
 @pytest.fixture(scope="session")
 def settings(owner_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
+    # Small pools: a server process opens about 5 * DB_POOL_SIZE connections (README), the suite runs several
+    # at once, and the machine's Postgres is shared with other suites (max_connections is 100 by default).
     return load_settings(
         database_url=owner_url,
         data_dir=data_dir,
+        db_pool_size=4,
         auth_jwt_secret="test-secret-" + secrets.token_hex(16),
         redis_url=os.environ.get("REDIS_URL"),
         _env_file=None,

@@ -1,13 +1,16 @@
-"""Real servers for tests: a free loopback port, an ASGI app under uvicorn on its own thread, and waiting for
-what they do in the background."""
+"""Real servers for tests, started one way: an ASGI app under uvicorn on a free loopback port, either on its own
+thread and event loop (`ServerThread`, like a separate process but inspectable) or in the test's own loop
+(`serve`, when the test shares objects with the app, such as its database engine). Both return only once
+uvicorn says it is serving. And waiting for what servers do in the background (`wait_until`, `await_until`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
@@ -22,17 +25,16 @@ def free_port() -> int:
 class ServerThread:
     """The app under uvicorn on its own thread and event loop, like a separate process but inspectable."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, *, lifespan: str = "on") -> None:
         self.app = app
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", loop="asyncio", timeout_graceful_shutdown=3))
+        self.server = uvicorn.Server(_config(app, self.port, lifespan=lifespan))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
-        deadline = time.time() + 60
+        deadline = time.time() + 180
         while not self.server.started:
             if time.time() > deadline or not self.thread.is_alive():
                 raise RuntimeError("server did not start")
@@ -42,6 +44,33 @@ class ServerThread:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def _config(app: Any, port: int, *, lifespan: str = "on") -> uvicorn.Config:
+    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, loop="asyncio",
+                          timeout_graceful_shutdown=3, timeout_keep_alive=30)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """The app under uvicorn in this event loop, for as long as the block runs; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(_config(app, port))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.get_running_loop().create_task(server.serve())
+    deadline = time.monotonic() + 180
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server exited during start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError("server did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:

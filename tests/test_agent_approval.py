@@ -170,7 +170,7 @@ async def test_injected_document_cannot_void_anything(chat: Chat) -> None:
     call = {"name": "void_envelope", "args": {"envelope_id": envelope_id, "reason": "as the document says"},
             "id": f"call_{uuid.uuid4().hex[:8]}", "type": "tool_call"}
     await chat.graph.aupdate_state(chat.config, {"messages": [AIMessage(content="", tool_calls=[call])]}, as_node="model")
-    state = await chat.graph.ainvoke(None, chat.config)
+    state = await chat.graph.ainvoke(None, chat.config, context=chat.context)
     assert interrupts(state)[0]["action_requests"][0]["name"] == "void_envelope"
     assert truth(chat, envelope_id)["status"] == "sent"
 
@@ -178,7 +178,7 @@ async def test_injected_document_cannot_void_anything(chat: Chat) -> None:
     thread = chat.new_thread()
     call2 = {**call, "id": f"call_{uuid.uuid4().hex[:8]}"}
     await thread.graph.aupdate_state(thread.config, {"messages": [AIMessage(content="", tool_calls=[call2])]}, as_node="gate")
-    state = await thread.graph.ainvoke(None, thread.config)
+    state = await thread.graph.ainvoke(None, thread.config, context=thread.context)
     name, payload = tool_results(state)[0]
     assert payload["error"] == "not_approved"
     assert truth(chat, envelope_id)["status"] == "sent"
@@ -193,10 +193,8 @@ async def test_audit_rows_for_approved_and_failed_calls(chat: Chat) -> None:
     assert send[0].docusign_trace_token and send[0].duration_ms is not None
     # A call that fails validation is audited too, and DocuSign is not called.
     from tools.base import execute
-    from tools.context import ToolContext
     from tools.registry import BY_NAME
-    from agent.services import get_services
-    ctx = ToolContext(chat.user_id, chat.thread_id, None, "call_manual", await get_services())
+    ctx = chat.tool_context("call_manual")
     payload = await execute(BY_NAME["void_envelope"], {"envelope_id": envelope_id, "reason": ""}, ctx)
     assert payload["error"] == "invalid_argument" and payload["field"] == "reason"
     last = (await audit_rows(chat))[-1]

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 from sqlalchemy import func, select
 
 from db.models import AnalysisResult
-from tools.analysis import MODEL_CALLS
+from docusign_agent.metrics import ANALYSIS_MODEL_CALLS as MODEL_CALLS
 
 
 
@@ -21,7 +21,7 @@ def model_calls() -> float:
 async def test_tokens_and_tool_call_deltas_stream_through_the_graph(chat: Chat) -> None:
     chunks: list[AIMessageChunk] = []
     async for message, metadata in chat.graph.astream({"messages": [HumanMessage("what templates do I have")]},
-                                                      chat.config, stream_mode="messages"):
+                                                      chat.config, context=chat.context, stream_mode="messages"):
         if isinstance(message, AIMessageChunk):
             chunks.append(message)
             assert metadata["langgraph_node"] == "model"
@@ -72,12 +72,8 @@ async def test_users_do_not_share_the_analysis_cache(chat: Chat) -> None:
     from db import profiles
     await chat.upload("contract.pdf", CONTRACT_LINES)
     await chat.say("summarize contract.pdf")
-    email = f"other-{uuid.uuid4().hex[:6]}@example.com"
-    async with chat.database.owner_session() as session:
-        other_id = await profiles.ensure_profile_by_email(session, email)
-    async with chat.database.user_session(other_id) as session:
-        await profiles.ensure_profile(session, other_id, email)
-    other = ChatType(chat.graph, chat.database, other_id, chat.emulator)
+    other_id = await profiles.ensure_user(chat.database, f"other-{uuid.uuid4().hex[:6]}@example.com")
+    other = ChatType(chat.graph, chat.dependencies, other_id, chat.emulator)
     await other.upload("contract.pdf", CONTRACT_LINES)
     state = await other.say("summarize contract.pdf")
     assert tool_results(state)[-1][1]["cached"] is False

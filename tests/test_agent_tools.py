@@ -159,3 +159,31 @@ async def test_analysis_tools(chat: Chat) -> None:
     state = await chat.say("what does contract.pdf say about termination?")
     name, payload = tool_results(state)[-1]
     assert name == "ask_document" and "terminate" in payload["analysis"]["answer"]
+
+
+async def test_a_bulk_send_whose_outcome_is_unknown_is_not_recorded_as_failed(chat: Chat) -> None:
+    """DocuSign answered 500 after queuing the batch and the check failed too: it may be mailing everyone, so
+    the operation stays `sending` with the uncertainty recorded, and the person is told not to send again."""
+    from sqlalchemy import select
+
+    from db.models import BulkOperation
+    from tools.base import execute
+    from tools.registry import BY_NAME
+
+    faults = f"{chat.emulator.url}/_emulator/faults"
+    async with httpx.AsyncClient(timeout=30) as http:
+        for fault in ({"route": "POST /restapi/.*/bulk_send_lists/[^/]+/send$", "kind": "500", "after": True,
+                       "count": 1},
+                      {"route": "GET /restapi/.*/bulk_send_batch", "kind": "500"}):
+            assert (await http.post(faults, json=fault)).status_code < 300
+        try:
+            payload = await execute(BY_NAME["bulk_send"], {
+                "template": "Offer Letter", "batch_name": "uncertain offers",
+                "rows": [{"name": "Cy Candidate", "email": "cy@example.com"}]}, chat.tool_context("call_bulk"))
+        finally:
+            await http.delete(faults)
+    assert payload["error"] == "BULK_SEND_UNCERTAIN" and "may be sending" in payload["message"], payload
+    async with chat.database.user_session(chat.user_id) as session:
+        op = (await session.execute(select(BulkOperation).where(BulkOperation.batch_name == "uncertain offers"))
+              ).scalar_one()
+    assert op.status == "sending" and op.error.startswith("outcome unknown") and op.bulk_list_id

@@ -23,8 +23,8 @@ def agent_server(settings: Settings) -> Iterator[ApiServer]:
     with ServerThread(build_standalone_app()) as emulator:
         # DocuSign calls go to `public_url + /_emulator`: here, the emulator's own server.
         configured = settings.model_copy(update={"cors_origins": [BROWSER_ORIGIN], "public_url": emulator.url})
-        app = create_app(configured, role_urls(settings.database_url))  # type: ignore[arg-type]
-        app.state.runtime_options = runtime_options()
+        app = create_app(configured, role_urls(settings.database_url),  # type: ignore[arg-type]
+                         runtime_options=runtime_options())
         with ServerThread(app) as server:
             yield ApiServer(url=server.url, settings=configured)
 

@@ -11,6 +11,7 @@ import pytest
 
 from runtime.bus import BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
 from tests.api_helpers import RedisProcess
+from tests.servers import await_until
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +54,26 @@ async def test_replay_then_live_and_fan_out(bus: EventBus) -> None:
     assert sorted(ids, key=_id_key) == ids and len(set(ids)) == 3
     everything = bus.subscribe(stream, last_id="0")
     after_first = bus.subscribe(stream, last_id=ids[0])
-    live = bus.subscribe(stream)
     assert [m.data for m in await _take(everything, 3)] == [b"0", b"1", b"2"]
     assert [m.data for m in await _take(after_first, 2)] == [b"1", b"2"]
-    live_task = asyncio.create_task(_take(live, 2))
-    await asyncio.sleep(0.2)  # the live reader is waiting
-    newer = [await bus.publish(stream, "x", b"3"), await bus.publish(stream, "y", b"4")]
+    async with bus.subscription(stream) as live:  # open: from here on, nothing published is missed
+        newer = [await bus.publish(stream, "x", b"3"), await bus.publish(stream, "y", b"4")]
+        for reader in (everything, after_first):
+            got = await _take(reader, 2)
+            assert [(m.id, m.event, m.data) for m in got] == [(newer[0], "x", b"3"), (newer[1], "y", b"4")]
+        assert [m.data for m in await _take(live, 2)] == [b"3", b"4"]  # live only: nothing from before it opened
     for reader in (everything, after_first):
-        got = await _take(reader, 2)
-        assert [(m.id, m.event, m.data) for m in got] == [(newer[0], "x", b"3"), (newer[1], "y", b"4")]
-    assert [m.data for m in await live_task] == [b"3", b"4"]
-    for reader in (everything, after_first, live):
         await reader.aclose()  # type: ignore[attr-defined]
+
+
+async def test_an_event_published_the_moment_a_subscription_opens_is_delivered(bus: EventBus) -> None:
+    """What `/v1/events` relies on: it sends `ready` once the subscription is open, and a client that saw
+    `ready` must get the next update, however soon it comes."""
+    for attempt in range(20):
+        stream = f"test:{uuid.uuid4()}"
+        async with bus.subscription(stream) as live:
+            await bus.publish(stream, "update", str(attempt).encode())
+            assert [m.data for m in await _take(live, 1)] == [str(attempt).encode()]
 
 
 async def test_many_subscribers_get_the_same_events_in_order(bus: EventBus) -> None:
@@ -81,7 +90,16 @@ async def test_expire_and_bad_ids(bus: EventBus) -> None:
     stream = f"test:{uuid.uuid4()}"
     await bus.publish(stream, "e", b"gone soon")
     await bus.expire(stream, 1)
-    await asyncio.sleep(1.3)
+
+    async def expired() -> bool:
+        async with bus.subscription(stream, last_id="0") as replay:
+            try:
+                await _take(replay, 1, timeout=0.2)
+            except TimeoutError:
+                return True
+            return False
+
+    await await_until(expired, timeout=30)
     reader = bus.subscribe(stream, last_id="0")
     with pytest.raises(TimeoutError):
         await _take(reader, 1, timeout=0.5)

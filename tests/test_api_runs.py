@@ -3,12 +3,12 @@ multitask strategies, reconnects and disconnects."""
 
 from __future__ import annotations
 
-import asyncio
 
 import httpx
 import pytest
 from langgraph_sdk.errors import ConflictError
 
+from tests.metric_helpers import sample
 from tests.api_helpers import ApiServer, api_server, await_until, human, parse_sse  # noqa: F401
 
 
@@ -240,18 +240,41 @@ async def test_disconnect_keeps_the_run_unless_asked_to_cancel(api_server: ApiSe
     await await_until(lambda: _is(client, tid, run_id, "interrupted"))
 
 
-async def test_metrics_count_runs(api_server: ApiServer) -> None:
+async def test_metrics_count_runs_and_stream_clients(api_server: ApiServer) -> None:
     async with api_server.http() as http:
+        before = (await http.get("/metrics")).text
         await http.post("/runs/wait", json={"assistant_id": "test", "input": human("count me")})
-        body = (await http.get("/metrics")).text
-    assert 'dsa_runs_total{status="success"}' in body
-    assert "dsa_stream_clients" in body and "dsa_run_duration_seconds_bucket" in body
+
+        async def counted() -> str | None:  # the run is counted once settled, just after its result is out
+            text = (await http.get("/metrics")).text
+            moved = (sample(text, "dsa_runs_total", status="success") >= sample(before, "dsa_runs_total",
+                                                                               status="success") + 1
+                     and sample(text, "dsa_run_duration_seconds_count") >= sample(
+                         before, "dsa_run_duration_seconds_count") + 1)
+            return text if moved else None
+
+        after = await await_until(counted)
+
+        idle = sample(after, "dsa_stream_clients")
+        client = api_server.client()
+        tid = (await client.threads.create())["thread_id"]
+        stream = client.runs.stream(tid, "test", input=human("slow 30"), stream_mode="custom")
+        async for part in stream:
+            if part.event == "custom":  # the server is streaming to us: we are one of its stream clients
+                during = sample((await http.get("/metrics")).text, "dsa_stream_clients")
+                break
+        await stream.aclose()
+        assert during >= idle + 1
+
+        async def back_to_idle() -> bool:
+            return sample((await http.get("/metrics")).text, "dsa_stream_clients") <= idle
+
+        await await_until(back_to_idle)
 
 
 async def test_after_seconds_delays_the_start(api_server: ApiServer) -> None:
     client = api_server.client()
     tid = (await client.threads.create())["thread_id"]
-    run = await client.runs.create(tid, "test", input=human("later"), after_seconds=1)
-    await asyncio.sleep(0.3)
-    assert await _run_status(client, tid, run["run_id"]) == "pending"
+    run = await client.runs.create(tid, "test", input=human("later"), after_seconds=5)
+    assert await _run_status(client, tid, run["run_id"]) == "pending"  # 5 s is longer than any stall here
     assert (await client.runs.join(tid, run["run_id"]))["messages"][-1]["content"] == "echo: later"

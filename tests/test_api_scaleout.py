@@ -7,7 +7,6 @@ session's main test database (the machine's in CI, the embedded server otherwise
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from api.auth import issue_token
 from docusign_agent.settings import Settings
+from tests.metric_helpers import sample
 from tests.api_helpers import RedisProcess, ServerProcess, await_until, human
 
 pytestmark = pytest.mark.slow
@@ -58,8 +58,7 @@ def _sdk(server: ServerProcess, token: str):  # type: ignore[no-untyped-def]
 def _active_runs(server: ServerProcess) -> float:
     token = os.environ.get("_SCALEOUT_TOKEN", "")
     text = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=5).text
-    match = re.search(r"^dsa_runs_active (\S+)$", text, re.M)
-    return float(match.group(1)) if match else 0.0
+    return sample(text, "dsa_runs_active")
 
 
 @pytest.fixture
@@ -102,7 +101,9 @@ async def test_kill_9_of_the_executing_process_leaves_a_usable_thread(
     await clients[0].runs.wait(tid, "test", input=human("before the crash"))
     run = await clients[0].runs.create(tid, "test", input=human("slow 600"))
     await await_until(lambda: _status_is(clients[0], tid, run["run_id"], "running"))
-    executing = next(i for i, s in enumerate(servers) if _active_runs(s) >= 1)
+    # "running" is set when a process claims the run; its gauge moves when that process starts executing it.
+    executing = await await_until(lambda: next((i + 1 for i, s in enumerate(servers) if _active_runs(s) >= 1),
+                                               None)) - 1
     survivor = 1 - executing
     servers[executing].kill()
 

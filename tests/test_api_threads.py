@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -240,3 +241,36 @@ async def test_agent_chat_ui_request(api_server: ApiServer) -> None:
     assert thread["status"] == "idle" and thread["metadata"]["graph_id"] == "test"
     run = (await client.runs.list(tid, limit=1))[0]
     assert run["metadata"] == {"source": "agent-chat-ui"} and run["kwargs"]["input"] is None
+
+
+def test_assistant_schemas_describe_state_apart_from_output_and_survive_undescribable_types() -> None:
+    from typing_extensions import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    from runtime.runs.graphs import GraphRegistry
+
+    class Question(TypedDict):
+        question: str
+
+    class Answer(TypedDict):
+        answer: str
+
+    class Working(Question, Answer):
+        notes: list[str]
+
+    class Opaque:  # a context type with no JSON schema
+        pass
+
+    def think(state: Working) -> dict[str, Any]:
+        return {"answer": state["question"].upper()}
+
+    builder = StateGraph(Working, input_schema=Question, output_schema=Answer, context_schema=Opaque)
+    builder.add_node("think", think)
+    builder.add_edge(START, "think")
+    builder.add_edge("think", END)
+    schemas = GraphRegistry({"typed": lambda _: builder.compile()}).schemas("typed", builder.compile())
+    assert set(schemas["input_schema"]["properties"]) == {"question"}
+    assert set(schemas["output_schema"]["properties"]) == {"answer"}
+    assert set(schemas["state_schema"]["properties"]) == {"question", "answer", "notes"}
+    assert schemas["context_schema"] is None  # no JSON schema for it: null, not a failed request

@@ -85,7 +85,7 @@ def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 240
             while True:
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1).json() == {"ok": True}:
@@ -107,7 +107,7 @@ def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "emulator", "--port", str(port)],
                             cwd=tmp_path, env=base_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240
         while True:
             try:
                 created = httpx.post(f"http://127.0.0.1:{port}/_emulator/users", json={"email": "cli@example.com"}, timeout=1)

@@ -72,7 +72,7 @@ async def test_login_consent_callback_then_a_working_client(app_client: httpx.As
 
     client = await app_client.app.state.docusign_clients.for_user(user)  # type: ignore[attr-defined]
     assert client.account_id == body["account_id"]
-    assert len((await client.list_templates()).envelope_templates) == 3
+    assert len((await client.list_templates()).value.envelope_templates) == 3
 
 
 async def test_browser_login_with_token_query_and_html_answers(app_client: httpx.AsyncClient, settings: Settings,

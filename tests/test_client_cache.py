@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,6 +10,7 @@ from docusign_esign import EnvelopeDefinition, TemplateRole
 
 from db.session import Database
 from docusign_agent.settings import Settings
+from tests.servers import await_until
 from tests.client_helpers import REDIS_URL, EmulatorServer, cache_backends, emulator, new_user  # noqa: F401
 from docusign_client import DocuSignClients
 from docusign_client.cache import EnvelopeCache, MemoryEnvelopeCache, RedisEnvelopeCache
@@ -42,13 +42,16 @@ async def test_get_set_invalidate(cache: EnvelopeCache) -> None:
 
 @pytest.mark.parametrize("backend", cache_backends())
 async def test_entries_expire(backend: str) -> None:
-    cache = make_cache(backend, 0.2)
+    cache = make_cache(backend, 3)  # long enough that the read right after the write is within it, even loaded
     try:
         envelope_id = "env-ttl-" + uuid.uuid4().hex
         await cache.set(envelope_id, "a|envelope:", {"x": 1})
         assert await cache.get(envelope_id, "a|envelope:") == {"x": 1}
-        await asyncio.sleep(0.3)
-        assert await cache.get(envelope_id, "a|envelope:") is None
+
+        async def expired() -> bool:
+            return await cache.get(envelope_id, "a|envelope:") is None
+
+        await await_until(expired, timeout=30)
     finally:
         await cache.aclose()
 
@@ -65,11 +68,11 @@ async def clients(request: pytest.FixtureRequest, settings: Settings, database: 
 async def test_client_reads_through_and_writes_invalidate(clients: DocuSignClients, database: Database,
                                                           emulator: EmulatorServer) -> None:  # noqa: F811
     client = await clients.for_user(await new_user(database))
-    template_id = (await client.list_templates(search_text="NDA")).envelope_templates[0].template_id
+    template_id = (await client.list_templates(search_text="NDA")).value.envelope_templates[0].template_id
     envelope_id = (await client.create_envelope(EnvelopeDefinition(template_id=template_id, status="sent", template_roles=[
         TemplateRole(role_name="Party A", name="Ada Alpha", email="ada@example.com"),
         TemplateRole(role_name="Party B", name="Bo Beta", email="bo@example.com")]),
-        request_id=str(uuid.uuid4()))).envelope_id
+        request_id=str(uuid.uuid4()))).value.envelope_id
     # a zero-latency fault fires on every matching request: it counts what really reached "DocuSign"
     counted = emulator.control("POST", "/faults", {"route": f"GET /restapi/.*/envelopes/{envelope_id}$",
                                                    "kind": "latency", "latency_ms": 0})
@@ -79,13 +82,13 @@ async def test_client_reads_through_and_writes_invalidate(clients: DocuSignClien
                     if f["fault_id"] == counted["fault_id"])
 
     try:
-        first = await client.get_envelope(envelope_id)
-        second = await client.get_envelope(envelope_id)
+        first = (await client.get_envelope(envelope_id)).value
+        second = (await client.get_envelope(envelope_id)).value
         assert reads() == 1  # miss, then hit
         assert second.to_dict() == first.to_dict() and second.status == "sent"
 
         await client.void_envelope(envelope_id, "wrong document")  # a write through the client invalidates
-        assert (await client.get_envelope(envelope_id)).status == "voided"
+        assert (await client.get_envelope(envelope_id)).value.status == "voided"
         assert reads() == 2
 
         await client.get_envelope(envelope_id)

@@ -12,7 +12,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from docusign_esign import EnvelopeDefinition, TemplateRole
+from docusign_esign import (
+    BulkSendingCopy,
+    BulkSendingCopyRecipient,
+    BulkSendingList,
+    BulkSendRequest,
+    EnvelopeDefinition,
+    TemplateRole,
+)
 
 from db.session import Database
 from docusign_agent.settings import Settings
@@ -53,7 +60,7 @@ def nda(signer: str) -> EnvelopeDefinition:
 
 
 async def template_id(client: DocuSignClient) -> str:
-    return (await client.list_templates(search_text="Mutual NDA")).envelope_templates[0].template_id  # type: ignore[no-any-return]
+    return (await client.list_templates(search_text="Mutual NDA")).value.envelope_templates[0].template_id  # type: ignore[no-any-return]
 
 
 async def test_burst_of_creates_under_faults_never_duplicates(client: DocuSignClient, emulator: EmulatorServer) -> None:  # noqa: F811
@@ -72,7 +79,7 @@ async def test_burst_of_creates_under_faults_never_duplicates(client: DocuSignCl
     async def create(i: int, request_id: str) -> object:
         definition = nda(f"Signer {i}")
         definition.template_id = tid
-        return await client.create_envelope(definition, request_id=request_id)
+        return (await client.create_envelope(definition, request_id=request_id)).value
 
     results = await asyncio.gather(*(create(i, r) for i, r in enumerate(request_ids)), return_exceptions=True)
     fired = {(f["route"], f["kind"]): f["fired"] for f in emulator.control("GET", "/faults")["faults"]}
@@ -101,7 +108,7 @@ async def test_applied_then_timed_out_create_is_found_not_repeated(client: DocuS
     request_id = str(uuid.uuid4())
     definition = nda("Tim Eout")
     definition.template_id = tid
-    summary = await client.create_envelope(definition, request_id=request_id)
+    summary = (await client.create_envelope(definition, request_id=request_id)).value
     assert emulator.envelopes_with_request_id(request_id) == [summary.envelope_id]
     assert summary.status == "sent"
 
@@ -115,22 +122,22 @@ async def test_definite_error_is_not_retried(client: DocuSignClient, emulator: E
         await client.create_envelope(definition, request_id=request_id)
     assert caught.value.error_code == "INVALID_EMAIL_ADDRESS_FOR_RECIPIENT" and not caught.value.retryable
     assert caught.value.user_message == "One of the recipients' email addresses isn't valid; check it and try again."
-    assert client.last_attempts == 1
+    assert caught.value.attempts == 1
     assert emulator.envelopes_with_request_id(request_id) == []
 
 
 async def test_limit_errors_are_retried_and_counted(client: DocuSignClient, emulator: EmulatorServer) -> None:  # noqa: F811
     emulator.control("POST", "/faults", {"route": "GET /restapi/.*/templates$", "kind": "limit", "count": 2})
     templates = await client.list_templates()
-    assert len(templates.envelope_templates) == 3
-    assert client.last_attempts == 3
+    assert len(templates.value.envelope_templates) == 3
+    assert templates.attempts == 3
 
 
 async def test_persistent_5xx_ends_in_a_transient_error(client: DocuSignClient, emulator: EmulatorServer) -> None:  # noqa: F811
     emulator.control("POST", "/faults", {"route": "GET /restapi/.*/templates$", "kind": "500"})
     with pytest.raises(TransientDocuSignError) as caught:
         await client.list_templates()
-    assert client.last_attempts == 5  # 1 + settings' 4 retries
+    assert caught.value.attempts == 5  # 1 + settings' 4 retries
     assert caught.value.status == 500 and caught.value.trace_token
     assert "temporary problem" in caught.value.user_message
 
@@ -140,7 +147,7 @@ async def test_void_after_applied_then_failed_put_is_not_an_error(client: DocuSi
     tid = await template_id(client)
     definition = nda("Vo Id")
     definition.template_id = tid
-    envelope_id = (await client.create_envelope(definition, request_id=str(uuid.uuid4()))).envelope_id
+    envelope_id = (await client.create_envelope(definition, request_id=str(uuid.uuid4()))).value.envelope_id
     emulator.control("POST", "/faults", {"route": f"PUT /restapi/.*/envelopes/{envelope_id}$", "kind": "500",
                                          "after": True, "count": 1})
     await client.void_envelope(envelope_id, "duplicate")  # the retry sees it voided instead of failing
@@ -157,7 +164,7 @@ async def test_hourly_limit_reset_is_honoured_not_hammered(client: DocuSignClien
         emulator.control("POST", "/config", {"rate_limit_per_hour": 3000})
     error = caught.value
     assert error.error_code == "HOURLY_APIINVOCATION_LIMIT_EXCEEDED"
-    assert client.last_attempts == 1  # the reset is beyond the retry cap: no retry before it
+    assert error.attempts == 1  # the reset is beyond the retry cap: no retry before it
     assert error.retry_after is not None and 0 < error.retry_after <= 3600
     assert error.retry_after == pytest.approx(3600 - time.time() % 3600, abs=5)
     assert "hourly API limit" in error.user_message
@@ -180,3 +187,37 @@ def test_retry_policy_waits_at_least_the_hint_and_gives_up_beyond_the_cap() -> N
     assert policy.delay(RateLimited("hourly", status=400, retry_after=1800), 0) is None
     assert policy.delay(DocuSignError("bad", status=400, error_code="INVALID_REQUEST_PARAMETER"), 0) is None
     assert 0 <= policy.delay(TransientDocuSignError("oops", status=503), 0) <= 0.001  # type: ignore[operator]
+
+
+BULK_SEND = "POST /restapi/v2\\.1/accounts/[^/]+/bulk_send_lists/[^/]+/send$"
+
+
+async def _offer_list(client: DocuSignClient, name: str) -> tuple[str, str]:
+    template = (await client.list_templates(search_text="Offer Letter")).value.envelope_templates[0].template_id
+    created = await client.create_bulk_send_list(BulkSendingList(name=name, bulk_copies=[BulkSendingCopy(recipients=[
+        BulkSendingCopyRecipient(role_name="Employee", name=f"Candidate {i}", email=f"c{i}-{name}@example.com"),
+        BulkSendingCopyRecipient(role_name="Hiring Manager", name="Hana", email="hana@example.com")])
+        for i in range(2)]))
+    return template, created.value.list_id
+
+
+async def test_bulk_send_applied_then_timed_out_is_found_not_sent_twice(client: DocuSignClient,
+                                                                       emulator: EmulatorServer) -> None:  # noqa: F811
+    template, list_id = await _offer_list(client, f"offers-{uuid.uuid4().hex[:6]}")
+    emulator.control("POST", "/faults", {"route": BULK_SEND, "kind": "timeout", "latency_ms": 10, "after": True,
+                                         "count": 1})
+    sent = await client.send_bulk(list_id, BulkSendRequest(envelope_or_template_id=template, batch_name="offers"))
+    batches = [b for b in emulator.state.bulk_batches.values() if b.list_id == list_id]
+    assert [b.batch_id for b in batches] == [sent.value.batch_id]  # queued once, and found, not sent again
+    assert sent.attempts == 1
+
+
+async def test_bulk_send_whose_outcome_cannot_be_known_says_so(client: DocuSignClient,
+                                                              emulator: EmulatorServer) -> None:  # noqa: F811
+    template, list_id = await _offer_list(client, f"offers-{uuid.uuid4().hex[:6]}")
+    emulator.control("POST", "/faults", {"route": BULK_SEND, "kind": "500", "after": True, "count": 1})
+    emulator.control("POST", "/faults", {"route": "GET /restapi/v2\\.1/accounts/[^/]+/bulk_send_batch", "kind": "500"})
+    with pytest.raises(TransientDocuSignError) as caught:
+        await client.send_bulk(list_id, BulkSendRequest(envelope_or_template_id=template, batch_name="offers"))
+    assert caught.value.error_code == "BULK_SEND_UNCERTAIN" and "may be sending" in caught.value.user_message
+    assert len([b for b in emulator.state.bulk_batches.values() if b.list_id == list_id]) == 1  # it was queued

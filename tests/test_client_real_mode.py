@@ -60,7 +60,7 @@ async def test_service_user_jwt_grant(settings: Settings, database: Database, em
         assert registry.mode == "real" and registry.emulator_url is None
         client = await registry.for_user(await new_user(database))
         assert client.account_id == service["account_id"]
-        assert len((await client.list_templates()).envelope_templates) == 3
+        assert len((await client.list_templates()).value.envelope_templates) == 3
     finally:
         await registry.aclose()
 

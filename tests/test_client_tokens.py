@@ -80,7 +80,7 @@ async def test_fifty_concurrent_calls_at_expiry_refresh_once(grant: str, clients
     clients.tokens.forget(user)  # as after a restart: only the (expired) row is known
     before = counter.token_requests
     results = await asyncio.gather(*(client.list_templates() for _ in range(50)))
-    assert all(len(r.envelope_templates) == 3 for r in results)
+    assert all(len(r.value.envelope_templates) == 3 for r in results)
     assert counter.token_requests - before == 1
     row = await stored(database, user)
     assert row.expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30) and row.refreshed_at is not None
@@ -109,7 +109,6 @@ async def test_two_processes_refresh_once(settings: Settings, clients: DocuSignC
             await db.dispose()
     assert sum(c.token_requests for c in counters) == 1
     assert len({t.access_token for t in results}) == 1
-    assert sum(m.refreshes for m in managers) == 1
 
 
 async def test_revoked_refresh_token_requires_reconnect(clients: DocuSignClients, database: Database,
@@ -149,7 +148,7 @@ async def test_rejected_token_forces_one_refresh_and_a_retry(clients: DocuSignCl
     clients.tokens.forget(user)
     before = counter.token_requests
     results = await asyncio.gather(*(client.list_templates() for _ in range(10)))
-    assert all(r.envelope_templates for r in results)
+    assert all(r.value.envelope_templates for r in results)
     assert counter.token_requests - before == 1
 
 
@@ -178,7 +177,7 @@ async def test_emulator_that_restarted_empty_is_healed_by_provisioning(settings:
                                    retry=RetryPolicy(max_retries=1, base_delay=0.01, max_delay=1.0))
         try:
             client = await registry.for_user(user)
-            assert len((await client.list_templates()).envelope_templates) == 3
+            assert len((await client.list_templates()).value.envelope_templates) == 3
         finally:
             await registry.aclose()
     row = await stored(database, user)

@@ -286,6 +286,12 @@ def test_bulk_routes_match_contract_and_sdk(session: Session) -> None:
     validate(status.json(), "bulkSendBatchStatus")
     validate(s.rest("GET", f"/bulk_send_batch/{resp.batch_id}/envelopes").json(), "envelopesInformation")
     assert api.get_bulk_send_batch_status(s.account_id, resp.batch_id).sent == "1"
+    listed = s.rest("GET", "/bulk_send_batch", params={"search_text": "b", "status": "all"})
+    validate(listed.json(), "bulkSendBatchSummaries")
+    summaries = api.get_bulk_send_batches(s.account_id, batch_ids=resp.batch_id).bulk_batch_summaries
+    assert [(b.batch_id, b.batch_name, b.sent) for b in summaries] == [(resp.batch_id, "b", "1")]
+    bad = s.rest("GET", "/bulk_send_batch", params={"status": "everything"})
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "INVALID_REQUEST_PARAMETER"
 
 
 def test_connect_routes_match_contract_and_sdk(session: Session) -> None:

@@ -25,7 +25,7 @@ async def test_langgraph_dev_serves_the_graph(settings: Settings, tmp_path: Path
     proc = subprocess.Popen([str(Path(sys.executable).parent / "langgraph"), "dev", "--port", str(port),
                              "--no-browser", "--no-reload"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1).status_code == 200:

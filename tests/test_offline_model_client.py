@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
 from langchain_openai import ChatOpenAI
 
 from docusign_agent.settings import OFFLINE_MODEL
 from emulator.offline_model import create_offline_model_app
+from tests.servers import ServerThread
 try:  # tests/ as a package or as a plain directory on sys.path
     from tests.test_offline_model_support import GUID, TODAY, langchain_tools, validate
 except ImportError:
@@ -24,21 +21,8 @@ except ImportError:
 
 @pytest.fixture(scope="module")
 def tcp_base_url() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_offline_model_app(today=TODAY), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ServerThread(create_offline_model_app(today=TODAY), lifespan="off") as server:
+        yield f"{server.url}/v1"
 
 
 @pytest.fixture(params=["asgi", "tcp"])

@@ -30,7 +30,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while True:
         assert proc.poll() is None, f"process exited with {proc.returncode}"

@@ -74,17 +74,16 @@ async def test_send_sign_connect_mirror_and_events(emulator: str, settings: Sett
                                 return
 
             listener = asyncio.create_task(listen())
-            await asyncio.wait_for(ready.wait(), 10)
-            await asyncio.sleep(0.2)
+            await asyncio.wait_for(ready.wait(), 10)  # `ready` is sent once the subscription is open
 
-            templates = await client.list_templates()
+            templates = (await client.list_templates()).value
             nda = next(t for t in templates.envelope_templates if t.name == "Mutual NDA")
             request_id = str(uuid.uuid4())
-            summary = await client.create_envelope(EnvelopeDefinition(
+            summary = (await client.create_envelope(EnvelopeDefinition(
                 template_id=nda.template_id, status="sent", email_subject="NDA with Northwind",
                 template_roles=[TemplateRole(role_name="Party A", name="Ann", email="ann@example.com"),
                                 TemplateRole(role_name="Party B", name="Bob", email="bob@example.com")]),
-                request_id=request_id)
+                request_id=request_id)).value
             async with database.user_session(user) as session:
                 await mirror.record_sent_envelope(session, user, envelope_id=summary.envelope_id,
                                                   account_id=client.account_id, status=summary.status,

@@ -76,3 +76,25 @@ async def test_database_gone_means_503_and_nothing_acknowledged(
         assert all(n in (1, 2) for eid, n in rows.items() if eid in refused)
         assert all(n == 1 for eid, n in rows.items() if eid in acknowledged)
     await proxy.stop()
+
+
+async def test_a_database_refusal_is_an_error_for_an_administrator_not_an_outage(
+        settings: Settings, db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """A missing grant is not "the database is down": it is answered 500 and logged as needing an
+    administrator (a 503 would tell DocuSign, and the operator, that waiting helps). Nothing is stored, and
+    once the grant is back the retried delivery is stored."""
+    url = db_factories[main_backend].create()
+    app_settings = settings.model_copy(update={"database_url": url, "docusign_connect_hmac_keys": [KEY]})
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("REVOKE INSERT ON webhook_events FROM dsa_webhook")
+    async with serve(create_app(app_settings, role_urls(url))) as base, httpx.AsyncClient(timeout=30) as client:
+        envelope_id, body = body_for(7)
+        refused = await client.post(f"{base}/webhooks/docusign", content=body, headers=signed_headers(body, KEY))
+        assert refused.status_code == 500 and refused.json()["error"] == "storage_error", refused.text
+        assert "retry-after" not in refused.headers
+        assert stored(url, [envelope_id]) == {}
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("GRANT INSERT ON webhook_events TO dsa_webhook")
+        again = await client.post(f"{base}/webhooks/docusign", content=body, headers=signed_headers(body, KEY))
+        assert again.status_code == 200, again.text
+        assert stored(url, [envelope_id]) == {envelope_id: 1}

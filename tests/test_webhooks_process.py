@@ -31,7 +31,7 @@ def start_server(url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=tmp_path, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError((tmp_path / f"server-{port}.log").read_text())

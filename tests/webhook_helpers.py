@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -22,9 +21,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from db.mirror import REQUEST_ID_FIELD
+from docusign_agent.envelope_rules import REQUEST_ID_FIELD
 from tests.servers import await_until as wait_for  # noqa: F401 - re-exported for the webhook tests
-from tests.servers import free_port
+from tests.servers import free_port, serve  # noqa: F401 - re-exported for the webhook tests
 
 
 def sign(body: bytes, key: str) -> str:
@@ -214,34 +213,6 @@ def lifecycle(account_id: str, user_id: str, rng: random.Random, *, request_id: 
         else:
             env.sign(r)
     return env
-
-
-# --- real HTTP servers --------------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
-    """Run an ASGI app under a real uvicorn server in this event loop; yields its base URL."""
-    import uvicorn
-
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.get_running_loop().create_task(server.serve())
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server exited during start-up")
-        if time.monotonic() > deadline:
-            raise TimeoutError("server did not start")
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
 
 
 def make_profile(owner_url: str, *, docusign_user_id: str | None = None, account_id: str | None = None,

@@ -14,12 +14,12 @@ import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from db import documents as documents_repo
 from db.models import AnalysisResult
+from docusign_agent.metrics import ANALYSIS_MODEL_CALLS
 from tools.base import ToolSpec
 from tools.common import docusign
 from tools.context import ToolContext
@@ -29,7 +29,6 @@ from tools.schemas import AnalyzeArgs, AskDocumentArgs
 PROMPT_VERSION = "v1"
 MAX_CHARS = 60_000
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-MODEL_CALLS = Counter("dsa_analysis_model_calls_total", "Model calls made for document analysis", ["kind"])
 
 INSTRUCTIONS = {
     "summary": 'Summarise the agreement for a busy person. Reply with JSON: {"summary": str, "highlights": [str]}.',
@@ -59,12 +58,12 @@ def parse_json(text: str) -> dict[str, Any]:
 
 async def _document(ctx: ToolContext, ref: str) -> tuple[str, str, str]:
     """(content hash, text, display name) of an uploaded document or of an envelope's combined PDF."""
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         doc = await documents_repo.find(session, ref)
     if doc is None and GUID.match(ref):
         client = await docusign(ctx)
-        content = await client.get_document(ref, "combined")
-        async with ctx.services.database.user_session(ctx.user_id) as session:
+        content = (await client.get_document(ref, "combined")).value
+        async with ctx.database.user_session(ctx.user_id) as session:
             doc = await documents_repo.store(session, ctx.user_id, f"envelope-{ref[:8]}-combined.pdf", content,
                                              docusign_document_id="combined")
     if doc is None:
@@ -78,27 +77,25 @@ async def _document(ctx: ToolContext, ref: str) -> tuple[str, str, str]:
 
 async def analyse(ctx: ToolContext, ref: str, kind: str, question: str | None = None) -> tuple[dict[str, Any], bool, str]:
     content_hash, text, name = await _document(ctx, ref)
-    model_name = ctx.services.settings.model_name
+    model_name = ctx.settings.model_name
     question_hash = hashlib.sha256(question.encode()).hexdigest() if question else ""
     key = dict(user_id=ctx.user_id, content_hash=content_hash, kind=kind, question_hash=question_hash,
                model=model_name, prompt_version=PROMPT_VERSION)
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         cached = (await session.execute(select(AnalysisResult.result).filter_by(**key))).scalar_one_or_none()
     if cached is not None:
         return cached, True, name
-    from agent.model import make_chat_model
-
-    model = make_chat_model(ctx.services.settings, streaming=False)
+    model = ctx.analysis_model
     body = text[:MAX_CHARS] + ("\n[truncated]" if len(text) > MAX_CHARS else "")
     human = f"Document: {name}\n\n<document>\n{body}\n</document>"
     if question:
         human += f"\n\nQuestion: {question}"
-    MODEL_CALLS.labels(kind=kind).inc()
+    ANALYSIS_MODEL_CALLS.labels(kind=kind).inc()
     reply = await model.ainvoke([SystemMessage(system_prompt(kind)), HumanMessage(human)],
                                 config={"tags": ["nostream"]})
     result = parse_json(str(reply.content))
     usage = getattr(reply, "usage_metadata", None) or {}
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         await session.execute(insert(AnalysisResult).values(
             **key, result=result, input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"),
         ).on_conflict_do_nothing(constraint="uq_analysis_results_key"))

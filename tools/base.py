@@ -19,6 +19,8 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ValidationError
 
 from db import audit
+from docusign_agent.metrics import TOOL_CALLS
+from docusign_client.errors import DocuSignError
 from tools.context import MissingUser, ToolContext
 from tools.results import ToolFailure, dumps, redact
 
@@ -64,8 +66,6 @@ def validate(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
 
 
 def _failure_from(exc: Exception) -> ToolFailure:
-    from docusign_client.errors import DocuSignError
-
     if isinstance(exc, ToolFailure):
         return exc
     if isinstance(exc, DocuSignError):
@@ -79,9 +79,7 @@ def _failure_from(exc: Exception) -> ToolFailure:
 
 async def execute(spec: ToolSpec, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
     """Run one tool call to a JSON payload. Never raises: failures come back as `{"error", "message"}`."""
-    from docusign_agent.metrics import TOOL_CALLS
-
-    db = ctx.services.database
+    db = ctx.database
     async with db.user_session(ctx.user_id) as session:
         audit_id = await audit.start(
             session, user_id=ctx.user_id, actor="agent", operation=spec.name, arguments=redact(args),
@@ -112,11 +110,15 @@ async def execute(spec: ToolSpec, args: dict[str, Any], ctx: ToolContext) -> dic
     return payload
 
 
-def as_langchain_tool(spec: ToolSpec) -> StructuredTool:
-    """The same spec as a LangChain tool, for binding to the model and for use outside the graph."""
+ContextFor = Callable[[RunnableConfig], Awaitable[ToolContext]]
+
+
+def as_langchain_tool(spec: ToolSpec, context_for: ContextFor) -> StructuredTool:
+    """The same spec as a LangChain tool: its schema is what the model is bound with, and invoking it inside a
+    run goes through `execute` like every other call, with the ToolContext `context_for` builds from the run."""
 
     async def _run(config: RunnableConfig, **kwargs: Any) -> str:
-        ctx = await ToolContext.from_config(config)
+        ctx = await context_for(config)
         return dumps(await execute(spec, kwargs, ctx))
 
     return StructuredTool.from_function(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 
 from db.models import BulkOperation, BulkRecipient
+from docusign_client.errors import DocuSignError
 from tools.base import ToolSpec, validation_failure
 from tools.common import docusign
 from tools.context import ToolContext
@@ -56,7 +57,7 @@ async def bulk_send(ctx: ToolContext, args: BulkSendArgs) -> dict[str, Any]:
     if not signer_roles:
         raise ToolFailure("invalid_template", f"template “{template.name}” has no signer role to fill.")
     batch_name = args.batch_name or f"{template.name} bulk send"
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         op = BulkOperation(user_id=ctx.user_id, batch_name=batch_name, template_id=template.template_id,
                            total=len(rows), queued=len(rows), status="sending")
         session.add(op)
@@ -67,36 +68,51 @@ async def bulk_send(ctx: ToolContext, args: BulkSendArgs) -> dict[str, Any]:
         op_id = op.id
     copies = [BulkSendingCopy(recipients=[BulkSendingCopyRecipient(
         role_name=row.role_name or signer_roles[0], name=row.name, email=str(row.email))]) for row in rows]
+    list_id: str | None = None
     try:
-        bulk_list = await client.create_bulk_send_list(BulkSendingList(name=batch_name[:100], bulk_copies=copies))
-        response = await client.send_bulk(bulk_list.list_id, BulkSendRequest(
-            envelope_or_template_id=template.template_id, batch_name=batch_name[:100]))
+        list_id = (await client.create_bulk_send_list(BulkSendingList(name=batch_name[:100],
+                                                                      bulk_copies=copies))).value.list_id
+        sent = await client.send_bulk(list_id, BulkSendRequest(envelope_or_template_id=template.template_id,
+                                                               batch_name=batch_name[:100]))
     except Exception as exc:
-        async with ctx.services.database.user_session(ctx.user_id) as session:
+        uncertain = isinstance(exc, DocuSignError) and exc.error_code == "BULK_SEND_UNCERTAIN"
+        async with ctx.database.user_session(ctx.user_id) as session:
             op = await session.get(BulkOperation, op_id)
             if op is not None:
-                op.status, op.error, op.failed, op.queued = "failed", str(exc)[:500], len(rows), 0
+                op.bulk_list_id = list_id
+                if uncertain:  # DocuSign may be mailing everyone: the operation stays `sending`, marked unknown
+                    op.error = f"outcome unknown: {exc}"[:500]
+                else:
+                    op.status, op.error, op.failed, op.queued = "failed", str(exc)[:500], len(rows), 0
         raise
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    response = sent.value
+    async with ctx.database.user_session(ctx.user_id) as session:
         op = await session.get(BulkOperation, op_id)
         assert op is not None
-        op.batch_id, op.bulk_list_id = response.batch_id, bulk_list.list_id
+        op.batch_id, op.bulk_list_id = response.batch_id, list_id
     return ok(f"Bulk send “{batch_name}” of “{template.name}” started for {len(rows)} recipient"
               f"{'s' if len(rows) != 1 else ''} (batch {response.batch_id}).", batch_id=response.batch_id,
-              operation_id=str(op_id), total=len(rows), _trace_token=client.last_trace_token)
+              operation_id=str(op_id), total=len(rows), _trace_token=sent.trace_token)
 
 
 async def get_bulk_send_status(ctx: ToolContext, args: BulkStatusArgs) -> dict[str, Any]:
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         op = (await session.execute(
             select(BulkOperation).where(or_(BulkOperation.batch_id == args.batch, BulkOperation.batch_name == args.batch))
             .order_by(BulkOperation.created_at.desc()).limit(1))).scalar_one_or_none()
-    if op is None or not op.batch_id:
+    if op is None:
         raise ToolFailure("unknown_batch", f"batch: no bulk send called or numbered {args.batch!r}.", field="batch")
+    if not op.batch_id and op.status == "failed":
+        raise ToolFailure("bulk_send_failed", f"Bulk send “{op.batch_name}” failed and nothing was sent: {op.error}",
+                          field="batch")
+    if not op.batch_id:  # DocuSign never confirmed it (see bulk_send): say what is known, not "no such batch"
+        raise ToolFailure("bulk_send_unconfirmed", f"Bulk send “{op.batch_name}” was never confirmed by DocuSign "
+                          f"({op.error or 'no batch id was returned'}). It may be sending: check the batch in "
+                          "DocuSign before sending it again.", field="batch")
     client = await docusign(ctx)
-    status = await client.get_bulk_batch(op.batch_id)
+    status = (await client.get_bulk_batch(op.batch_id)).value
     sent, failed, queued = int(status.sent or 0), int(status.failed or 0), int(status.queued or 0)
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         row = await session.get(BulkOperation, op.id)
         assert row is not None
         row.sent, row.failed, row.queued = max(row.sent, sent), failed, queued

@@ -27,13 +27,15 @@ Failures carry `"error"` (a DocuSign errorCode such as `ENVELOPE_CANNOT_VOID_INV
 `invalid_argument`, `unknown_template`, `unknown_document`, `rejected`, `not_approved`...) and `"message"`, a
 sentence the model can repeat or act on; `"field"` names the argument at fault.
 
-Arguments are validated before anything else: a bad email, an empty list or an unknown template is answered
-with the field named and DocuSign is never called. Every call, approved or not, is written to `audit_log`
-before DocuSign is called and completed afterwards (with the outcome, error code, DocuSign trace token and
-duration); a rejected approval is recorded as `rejected`.
+Arguments are validated before anything else: a bad email or an empty list is answered with the field named,
+and DocuSign is not called. A template, document or recipient that does not exist is found out by reading
+(the account's templates, the user's documents, the envelope's recipients) and answered the same way, before
+anything is created or changed. Every call, approved or not, is written to `audit_log` before DocuSign is
+called and completed afterwards (with the outcome, error code, the trace token of the DocuSign call that did the
+work, and the duration); a rejected approval is recorded as `rejected`.
 
-Calls marked for approval stop the run with the Agent Inbox interrupt (see the brief) until a person approves,
-edits or rejects them. Which calls need approval depends only on the tool and its arguments, never on text from
+Calls marked for approval stop the run with the Agent Inbox interrupt (docs/API.md, "Approvals: interrupt and
+resume") until a person approves, edits or rejects them. Which calls need approval depends only on the tool and its arguments, never on text from
 a document or a tool result.
 
 `get_envelope_status` answers from the webhook mirror when Connect is feeding it (an event for that envelope

@@ -8,19 +8,17 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import UserPreferences
+from docusign_agent.envelope_rules import is_terminal
+from docusign_client.client import DocuSignClient
 from tools.context import ToolContext
 
-TERMINAL = {"completed", "declined", "voided"}
 
-
-async def docusign(ctx: ToolContext):  # type: ignore[no-untyped-def]
-    from docusign_client.clients import get_clients
-
-    return await get_clients().for_user(ctx.user_id)
+async def docusign(ctx: ToolContext) -> DocuSignClient:
+    return await ctx.client()
 
 
 async def preferences(ctx: ToolContext) -> UserPreferences:
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         prefs = (await session.execute(select(UserPreferences).where(UserPreferences.user_id == ctx.user_id))).scalar_one_or_none()
     return prefs or UserPreferences(user_id=ctx.user_id, tone="friendly", verbosity="normal", confirm_reminders=True,
                                     default_signing_order="parallel", theme="system")
@@ -48,7 +46,7 @@ def recipient_rows(recipients: Any) -> list[dict[str, Any]]:
 
 def holding_up(status: str, recipients: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Who the envelope is waiting on: unsigned signers at the lowest routing order still open."""
-    if status in TERMINAL or status == "created":
+    if is_terminal(status) or status == "created":
         return []
     open_signers = [r for r in recipients if r["type"] in ("signer", "in_person_signer")
                     and (r["status"] or "").lower() in ("sent", "delivered", "created")]

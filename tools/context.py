@@ -1,18 +1,25 @@
-"""What a tool knows about the call it serves: who, which conversation, and the process's services."""
+"""What a tool call acts with: who it acts for, which conversation, and the dependencies of the run.
+
+Built per call by the agent's tool node from the run's context (`agent/context.py`), so a tool never looks its
+database, settings, DocuSign client or model up anywhere: two apps in one process, each with its own database,
+never see each other's.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from langchain_core.runnables import RunnableConfig
+from langchain_core.language_models import BaseChatModel
 
-from agent.services import Services, get_services
+from db.session import Database
+from docusign_agent.settings import Settings
+from docusign_client.client import DocuSignClient
+from docusign_client.clients import DocuSignClients
 
 
 class MissingUser(Exception):
-    pass
+    """The run carries no user the call could act for."""
 
 
 @dataclass(frozen=True)
@@ -21,25 +28,11 @@ class ToolContext:
     thread_id: str | None
     run_id: str | None
     tool_call_id: str | None
-    services: Services
+    settings: Settings
+    database: Database
+    docusign: DocuSignClients
+    analysis_model: BaseChatModel  # answers document-analysis prompts (no streaming, no tools)
 
-    @classmethod
-    async def from_config(cls, config: RunnableConfig | None, tool_call_id: str | None = None) -> ToolContext:
-        configurable: dict[str, Any] = dict((config or {}).get("configurable") or {})
-        services = await get_services()
-        raw_user = configurable.get("user_id") or await services.default_user_id()
-        try:
-            user_id = uuid.UUID(str(raw_user))
-        except ValueError:
-            raise MissingUser(f"configurable.user_id {raw_user!r} is not a user id") from None
-        return cls(
-            user_id=user_id,
-            thread_id=_str(configurable.get("thread_id")),
-            run_id=_str(configurable.get("run_id")),
-            tool_call_id=tool_call_id,
-            services=services,
-        )
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
+    async def client(self) -> DocuSignClient:
+        """This user's DocuSign client (raises NotConnected / ReconnectRequired when they must connect first)."""
+        return await self.docusign.for_user(self.user_id)

@@ -17,7 +17,7 @@ KIND_NAMES = {"combined": "signed PDF (all documents combined)", "certificate": 
 
 async def list_envelope_documents(ctx: ToolContext, args: EnvelopeRef) -> dict[str, Any]:
     client = await docusign(ctx)
-    result = await client.list_documents(args.envelope_id)
+    result = (await client.list_documents(args.envelope_id)).value
     rows = [{"documentId": d.document_id, "name": d.name, "type": d.type, "pages": d.pages}
             for d in result.envelope_documents or []]
     names = ", ".join(f"{r['name']} (id {r['documentId']})" for r in rows)
@@ -28,7 +28,8 @@ async def list_envelope_documents(ctx: ToolContext, args: EnvelopeRef) -> dict[s
 async def download_document(ctx: ToolContext, args: DownloadArgs) -> dict[str, Any]:
     """Downloads are kept as the user's documents, so the UI can offer them and analysis can read them."""
     client = await docusign(ctx)
-    content = await client.get_document(args.envelope_id, args.document)
+    download = await client.get_document(args.envelope_id, args.document)
+    content = download.value
     what = KIND_NAMES.get(args.document, f"document {args.document}")
     if args.document == "archive":
         filename = f"envelope-{args.envelope_id[:8]}-archive.zip"
@@ -36,18 +37,18 @@ async def download_document(ctx: ToolContext, args: DownloadArgs) -> dict[str, A
                   "not stored; ask for the combined PDF or the certificate to keep a copy.",
                   envelope_id=args.envelope_id, filename=filename, size_bytes=len(content))
     filename = f"envelope-{args.envelope_id[:8]}-{args.document}.pdf"
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         row = await documents_repo.store(session, ctx.user_id, filename, content,
                                          docusign_document_id=args.document)
     return ok(f"Downloaded the {what} of envelope {args.envelope_id}: {filename}, {row.page_count} page"
               f"{'s' if row.page_count != 1 else ''}. It is in your documents as {row.id}.",
               envelope_id=args.envelope_id, document_id=str(row.id), filename=filename, pages=row.page_count,
               size_bytes=row.size_bytes, url=f"/v1/documents/{row.id}/content",
-              _trace_token=client.last_trace_token)
+              _trace_token=download.trace_token)
 
 
 async def list_my_documents(ctx: ToolContext, args: ListMyDocumentsArgs) -> dict[str, Any]:
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         rows = await documents_repo.list_for_user(session, args.search_text)
     docs = [{"documentId": str(d.id), "filename": d.filename, "pages": d.page_count, "size_bytes": d.size_bytes,
              "uploaded": d.created_at.isoformat()} for d in rows]
@@ -60,7 +61,7 @@ async def list_my_documents(ctx: ToolContext, args: ListMyDocumentsArgs) -> dict
 
 async def get_audit_events(ctx: ToolContext, args: EnvelopeRef) -> dict[str, Any]:
     client = await docusign(ctx)
-    result = await client.list_audit_events(args.envelope_id)
+    result = (await client.list_audit_events(args.envelope_id)).value
     events = []
     for event in result.audit_events or []:
         fields = {f.name: f.value for f in event.event_fields or []}

@@ -7,8 +7,10 @@ from typing import Any
 
 from docusign_esign import Recipients, Signer
 
+from db import mirror
+from docusign_agent.envelope_rules import is_terminal
 from tools.base import ToolSpec
-from tools.common import TERMINAL, ago, docusign, holding_up, recipient_rows, who
+from tools.common import ago, docusign, holding_up, recipient_rows, who
 from tools.context import ToolContext
 from tools.results import ToolFailure, ok
 from tools.schemas import CorrectRecipientArgs, EnvelopeRef, ListEnvelopesArgs, RemindArgs, VoidArgs
@@ -40,11 +42,11 @@ def envelope_row(env: Any) -> dict[str, Any]:
 async def list_envelopes(ctx: ToolContext, args: ListEnvelopesArgs) -> dict[str, Any]:
     client = await docusign(ctx)
     from_date = args.from_date or (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).date()
-    result = await client.list_envelopes(
+    result = (await client.list_envelopes(
         from_date=_iso(from_date), to_date=_iso(args.to_date, end=True), status=args.status,
         search_text=args.search_text, count=str(args.count) if not args.recipient else None,
         start_position=str(args.start_position) if not args.recipient else None, include="recipients",
-    )
+    )).value
     rows = [envelope_row(e) for e in (result.envelopes or [])]
     if args.recipient:
         needle = args.recipient.lower()
@@ -62,15 +64,13 @@ async def list_envelopes(ctx: ToolContext, args: ListEnvelopesArgs) -> dict[str,
 
 
 async def _from_mirror(ctx: ToolContext, envelope_id: str) -> dict[str, Any] | None:
-    from db import mirror
-
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         found = await mirror.get_envelope(session, envelope_id)
     if found is None:
         return None
     updated = found.last_event_at or found.synced_at
     fed = found.last_event_at is not None and found.age_seconds is not None and found.age_seconds <= MIRROR_FRESH_SECONDS
-    if found.status not in TERMINAL and not fed:
+    if not is_terminal(found.status) and not fed:
         return None
     return {
         "envelopeId": found.envelope_id, "status": found.status, "emailSubject": found.email_subject,
@@ -88,8 +88,8 @@ async def get_envelope_status(ctx: ToolContext, args: EnvelopeRef) -> dict[str, 
     view = await _from_mirror(ctx, args.envelope_id)
     if view is None:
         client = await docusign(ctx)
-        env = await client.get_envelope(args.envelope_id)
-        recipients = await client.list_recipients(args.envelope_id)
+        env = (await client.get_envelope(args.envelope_id)).value
+        recipients = (await client.list_recipients(args.envelope_id)).value
         view = {**envelope_row(env), "recipients": recipient_rows(recipients), "source": "docusign",
                 "updated": "just now"}
     waiting = holding_up(view["status"], view["recipients"])
@@ -109,25 +109,25 @@ async def get_envelope_status(ctx: ToolContext, args: EnvelopeRef) -> dict[str, 
 
 async def send_draft(ctx: ToolContext, args: EnvelopeRef) -> dict[str, Any]:
     client = await docusign(ctx)
-    await client.send_draft(args.envelope_id)
+    sent = await client.send_draft(args.envelope_id)
     return ok(f"The draft envelope {args.envelope_id} has been sent to its recipients.", envelope_id=args.envelope_id,
-              _trace_token=client.last_trace_token)
+              _trace_token=sent.trace_token)
 
 
 async def remind_recipients(ctx: ToolContext, args: RemindArgs) -> dict[str, Any]:
     client = await docusign(ctx)
-    env = await client.get_envelope(args.envelope_id)
-    if env.status in TERMINAL:
+    env = (await client.get_envelope(args.envelope_id)).value
+    if is_terminal(env.status):
         raise ToolFailure("envelope_closed", f"The envelope is already {env.status}, so there is nobody to remind.")
-    await client.resend_envelope(args.envelope_id)
-    waiting = holding_up(env.status, recipient_rows(await client.list_recipients(args.envelope_id)))
+    resent = await client.resend_envelope(args.envelope_id)
+    waiting = holding_up(env.status, recipient_rows((await client.list_recipients(args.envelope_id)).value))
     names = ", ".join(who(r) for r in waiting) or "the open recipients"
     return ok(f"Sent a reminder to {names}.", envelope_id=args.envelope_id, reminded=waiting,
-              _trace_token=client.last_trace_token)
+              _trace_token=resent.trace_token)
 
 
 async def _find_recipient(client: Any, envelope_id: str, ref: str) -> Any:
-    recipients = await client.list_recipients(envelope_id)
+    recipients = (await client.list_recipients(envelope_id)).value
     for signer in recipients.signers or []:
         if signer.recipient_id == ref or (signer.email or "").lower() == ref.lower():
             return signer
@@ -140,16 +140,16 @@ async def correct_recipient(ctx: ToolContext, args: CorrectRecipientArgs) -> dic
     current = await _find_recipient(client, args.envelope_id, args.recipient)
     change = Signer(recipient_id=current.recipient_id, name=args.name or current.name,
                     email=str(args.email) if args.email else current.email)
-    await client.update_recipients(args.envelope_id, Recipients(signers=[change]), resend=True)
+    updated = await client.update_recipients(args.envelope_id, Recipients(signers=[change]), resend=True)
     return ok(f"Recipient {current.recipient_id} is now {change.name} ({change.email}); DocuSign re-sent the "
-              "envelope to them.", envelope_id=args.envelope_id, _trace_token=client.last_trace_token)
+              "envelope to them.", envelope_id=args.envelope_id, _trace_token=updated.trace_token)
 
 
 async def void_envelope(ctx: ToolContext, args: VoidArgs) -> dict[str, Any]:
     client = await docusign(ctx)
-    await client.void_envelope(args.envelope_id, args.reason)
+    voided = await client.void_envelope(args.envelope_id, args.reason)
     return ok(f"The envelope {args.envelope_id} has been voided (reason: {args.reason}).",
-              envelope_id=args.envelope_id, _trace_token=client.last_trace_token)
+              envelope_id=args.envelope_id, _trace_token=voided.trace_token)
 
 
 SPECS = [

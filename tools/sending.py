@@ -12,20 +12,25 @@ from docusign_esign import (
     DateSigned,
     Document,
     EnvelopeDefinition,
+    EnvelopeSummary,
     EventNotification,
     FullName,
     InitialHere,
     InlineTemplate,
     Recipients,
     ServerTemplate,
-    SignHere,
     Signer,
+    SignHere,
     Tabs,
     TemplateRole,
     Text,
 )
 
 from db import documents as documents_repo
+from db import mirror
+from docusign_client.client import DocuSignClient
+from docusign_client.connect import event_notification, webhook_url
+from docusign_client.sdk import DocuSignResult
 from tools.base import ToolSpec
 from tools.common import docusign, preferences
 from tools.context import ToolContext
@@ -40,16 +45,10 @@ TAB_TYPES = {"sign_here": (SignHere, "sign_here_tabs"), "date_signed": (DateSign
 
 def _event_notification(ctx: ToolContext) -> EventNotification | None:
     """Real DocuSign: every envelope also reports to our webhook, even if account-level Connect is off."""
-    settings = ctx.services.settings
+    settings = ctx.settings
     if not settings.docusign_is_real:
         return None
-    return EventNotification(
-        url=f"{settings.base_url}/webhooks/docusign", include_hmac="true", require_acknowledgment="true",
-        logging_enabled="true", delivery_mode="SIM", event_data={"version": "restv2.1", "format": "json",
-                                                               "includeData": ["recipients", "custom_fields"]},
-        envelope_events=[{"envelopeEventStatusCode": s} for s in ("sent", "delivered", "completed", "declined", "voided")],
-        recipient_events=[{"recipientEventStatusCode": s} for s in ("Sent", "Delivered", "Completed", "Declined")],
-    )
+    return event_notification(webhook_url(settings.base_url))
 
 
 def _tabs_for(email: str, anchors: list[AnchorTab], first: bool) -> Tabs | None:
@@ -73,11 +72,10 @@ async def _routing(ctx: ToolContext, given: list[int | None]) -> list[int]:
     return [g if g is not None else (i + 1 if sequential else 1) for i, g in enumerate(given)]
 
 
-async def _created(ctx: ToolContext, client: Any, summary: Any, subject: str, draft: bool, request_id: str,
-                   recipients: list[dict[str, Any]]) -> dict[str, Any]:
-    from db import mirror
-
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+async def _created(ctx: ToolContext, client: DocuSignClient, created: DocuSignResult[EnvelopeSummary], subject: str,
+                   draft: bool, request_id: str, recipients: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = created.value
+    async with ctx.database.user_session(ctx.user_id) as session:
         await mirror.record_sent_envelope(
             session, user_id=ctx.user_id, account_id=client.account_id, envelope_id=summary.envelope_id,
             status=summary.status, email_subject=subject, request_id=request_id, recipients=recipients,
@@ -89,11 +87,11 @@ async def _created(ctx: ToolContext, client: Any, summary: Any, subject: str, dr
         text = f"Sent “{subject}” to {names} for signature."
     return ok(text, envelope_id=summary.envelope_id, status=summary.status,
               envelope={"envelopeId": summary.envelope_id, "status": summary.status, "emailSubject": subject,
-                        "recipients": recipients}, _trace_token=client.last_trace_token)
+                        "recipients": recipients}, _trace_token=created.trace_token)
 
 
 async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, Any]:
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    async with ctx.database.user_session(ctx.user_id) as session:
         doc = await documents_repo.find(session, args.document)
     if doc is None or not doc.content:
         raise ToolFailure("unknown_document", f"document: no uploaded document matches {args.document!r}; "
@@ -124,8 +122,8 @@ async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, A
     )
     client = await docusign(ctx)
     request_id = str(uuid.uuid4())
-    summary = await client.create_envelope(definition, request_id=request_id)
-    return await _created(ctx, client, summary, subject, args.draft, request_id, recipients)
+    created = await client.create_envelope(definition, request_id=request_id)
+    return await _created(ctx, client, created, subject, args.draft, request_id, recipients)
 
 
 async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, Any]:
@@ -178,8 +176,8 @@ async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, A
         definition.template_id = template.template_id
         definition.template_roles = assigned
     request_id = str(uuid.uuid4())
-    summary = await client.create_envelope(definition, request_id=request_id)
-    result = await _created(ctx, client, summary, subject, args.draft, request_id, recipients)
+    created = await client.create_envelope(definition, request_id=request_id)
+    result = await _created(ctx, client, created, subject, args.draft, request_id, recipients)
     if free:
         result["summary"] += (f" The template's other role{'s' if len(free) > 1 else ''} ({', '.join(free)}) "
                               f"{'were' if len(free) > 1 else 'was'} left unfilled.")

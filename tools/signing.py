@@ -17,7 +17,7 @@ from tools.schemas import SigningLinkArgs
 
 async def create_signing_link(ctx: ToolContext, args: SigningLinkArgs) -> dict[str, Any]:
     client = await docusign(ctx)
-    recipients = await client.list_recipients(args.envelope_id)
+    recipients = (await client.list_recipients(args.envelope_id)).value
     match = next((s for s in recipients.signers or [] if s.recipient_id == args.recipient
                   or (s.email or "").lower() == args.recipient.lower()), None)
     if match is None:
@@ -26,12 +26,13 @@ async def create_signing_link(ctx: ToolContext, args: SigningLinkArgs) -> dict[s
     if not match.client_user_id:
         raise ToolFailure("not_embedded", f"{match.name} ({match.email}) signs by email, not in the app, so DocuSign "
                           "gives no signing link for them; send them a reminder instead.", field="recipient")
-    return_url = args.return_url or f"{ctx.services.settings.base_url}/signing-complete"
-    view = await client.create_recipient_view(args.envelope_id, RecipientViewRequest(
+    return_url = args.return_url or f"{ctx.settings.base_url}/signing-complete"
+    created = await client.create_recipient_view(args.envelope_id, RecipientViewRequest(
         authentication_method="none", client_user_id=match.client_user_id, email=match.email,
         user_name=match.name, recipient_id=match.recipient_id, return_url=return_url,
     ))
-    async with ctx.services.database.user_session(ctx.user_id) as session:
+    view = created.value
+    async with ctx.database.user_session(ctx.user_id) as session:
         envelope_pk = select(Envelope.id).where(Envelope.envelope_id == args.envelope_id).scalar_subquery()
         await session.execute(
             update(Recipient)
@@ -39,7 +40,7 @@ async def create_signing_link(ctx: ToolContext, args: SigningLinkArgs) -> dict[s
             .values(signing_url=view.url)
         )
     return ok(f"Here is the signing link for {match.name} ({match.email}). It works once and expires in a few "
-              "minutes.", envelope_id=args.envelope_id, url=view.url, _trace_token=client.last_trace_token)
+              "minutes.", envelope_id=args.envelope_id, url=view.url, _trace_token=created.trace_token)
 
 
 SPECS = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from docusign_client.client import DocuSignClient
 from tools.base import ToolSpec
 from tools.common import docusign
 from tools.context import ToolContext
@@ -11,18 +12,18 @@ from tools.results import ToolFailure, ok
 from tools.schemas import ListTemplatesArgs, TemplateRef
 
 
-async def resolve_template(client: Any, ref: str) -> Any:
+async def resolve_template(client: DocuSignClient, ref: str) -> Any:
     """By id, else by name: exact, then a unique partial match ("NDA" finds "Mutual NDA")."""
-    listing = await client.list_templates()
+    listing = (await client.list_templates()).value
     templates = listing.envelope_templates or []
     needle = ref.strip().lower()
     for t in templates:
         if t.template_id == ref or (t.name or "").lower() == needle:
-            return await client.get_template(t.template_id)
+            return (await client.get_template(t.template_id)).value
     partial = [t for t in templates if needle in (t.name or "").lower()
                or all(word in (t.name or "").lower() for word in needle.replace("template", "").split())]
     if len(partial) == 1:
-        return await client.get_template(partial[0].template_id)
+        return (await client.get_template(partial[0].template_id)).value
     names = ", ".join(f"“{t.name}”" for t in templates) or "none"
     if partial:
         raise ToolFailure("ambiguous_template", f"template: {ref!r} matches several templates "
@@ -46,7 +47,7 @@ def _roles(template: Any) -> list[dict[str, Any]]:
 
 async def list_templates(ctx: ToolContext, args: ListTemplatesArgs) -> dict[str, Any]:
     client = await docusign(ctx)
-    listing = await client.list_templates(search_text=args.search_text)
+    listing = (await client.list_templates(search_text=args.search_text)).value
     rows = [{"templateId": t.template_id, "name": t.name, "description": t.description}
             for t in listing.envelope_templates or []]
     if not rows:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from runtime.runs import serde
+from api.assistants.schemas import AssistantSearch
 from api.auth import CurrentPrincipal
+from api.deps import Runtime
 from api.errors import ApiError
+from api.responses import json_response
 from runtime.runs.graphs import GraphUnavailable
-from runtime.runs.process import AgentRuntime, get_runtime
-from runtime.runs.schemas import AssistantSearch
+from runtime.runs.process import AgentRuntime
 
 router = APIRouter(tags=["assistants"])
-Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
-
-def _json(body: Any) -> Response:
-    return Response(serde.dumps(body), media_type="application/json")
 
 
 def _graph_id(rt: AgentRuntime, assistant_id: str) -> str:
@@ -49,19 +46,19 @@ async def search(principal: CurrentPrincipal, rt: Runtime,
     page = found[body.offset: body.offset + body.limit]
     if body.select:
         page = [{k: v for k, v in a.items() if k in body.select} for a in page]
-    return _json(page)
+    return json_response(page)
 
 
 @router.post("/assistants/count", summary="Count assistants")
 async def count(principal: CurrentPrincipal, rt: Runtime,
                 body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
     body = body or AssistantSearch()
-    return _json(len([g for g in rt.graphs.graph_ids if not body.graph_id or g == body.graph_id]))
+    return json_response(len([g for g in rt.graphs.graph_ids if not body.graph_id or g == body.graph_id]))
 
 
 @router.get("/assistants/{assistant_id}", summary="Get an assistant")
 async def get(assistant_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    return _json(rt.graphs.assistant(_graph_id(rt, assistant_id)))
+    return json_response(rt.graphs.assistant(_graph_id(rt, assistant_id)))
 
 
 @router.get("/assistants/{assistant_id}/graph", summary="The assistant's graph (nodes and edges)")
@@ -69,25 +66,10 @@ async def graph(assistant_id: str, principal: CurrentPrincipal, rt: Runtime,
                 xray: Annotated[int | bool, Query()] = False) -> Response:
     compiled = _compiled(rt, _graph_id(rt, assistant_id))
     drawable = await compiled.aget_graph(xray=xray)
-    return _json(drawable.to_json())
+    return json_response(drawable.to_json())
 
 
 @router.get("/assistants/{assistant_id}/schemas", summary="The assistant's input, output, state and context schemas")
 async def schemas(assistant_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
     graph_id = _graph_id(rt, assistant_id)
-    compiled = _compiled(rt, graph_id)
-
-    def safe(get: Any) -> Any:
-        try:
-            return get()
-        except Exception:
-            return None
-
-    return _json({
-        "graph_id": graph_id,
-        "input_schema": safe(compiled.get_input_jsonschema),
-        "output_schema": safe(compiled.get_output_jsonschema),
-        "state_schema": safe(lambda: compiled.get_output_jsonschema()),
-        "config_schema": None,
-        "context_schema": safe(compiled.get_context_jsonschema),
-    })
+    return json_response(rt.graphs.schemas(graph_id, _compiled(rt, graph_id)))

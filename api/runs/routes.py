@@ -9,24 +9,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from runtime.runs import serde, store
 from api.auth import CurrentPrincipal
-from runtime.bus import InvalidEventId, check_event_id
+from api.deps import Runtime
 from api.errors import ApiError
-from runtime.runs.process import AgentRuntime, get_runtime
-from runtime.runs.schemas import RunCreate, _stream_modes
-from runtime.runs.sse import sse_response
+from api.params import parse_uuid
+from api.responses import json_response, sse_response
 from db.models import Run
+from runtime.bus import InvalidEventId, check_event_id
+from runtime.runs import serde, store
+from runtime.runs.process import AgentRuntime
+from runtime.runs.schemas import RunCreate, RunStatus, stream_modes
 
 router = APIRouter(tags=["runs"])
-Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
-
-def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(serde.dumps(body), status_code=status_code, media_type="application/json", headers=headers)
 
 
 def _where(run: Run, tail: str) -> dict[str, str]:
@@ -55,34 +53,33 @@ async def _wait_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.U
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events (SSE)")
 async def stream_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _stream_new(rt, principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
+    return await _stream_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body)
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its final values")
 async def wait_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _wait_new(rt, principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
+    return await _wait_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body)
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run")
 async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    run = await rt.runs.create(principal.user_id, store.parse_uuid(thread_id, "thread_id"), body)
-    return _json(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
+    run = await rt.runs.create(principal.user_id, parse_uuid(thread_id, "thread_id"), body)
+    return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 
 @router.get("/threads/{thread_id}/runs", summary="List the thread's runs, newest first")
 async def list_runs(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: Annotated[int, Query(ge=0)] = 0,
-                    status: Annotated[Literal["pending", "running", "error", "success", "timeout", "interrupted"]
-                                      | None, Query()] = None) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+                    status: Annotated[RunStatus | None, Query()] = None) -> Response:
+    tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.require_thread(session, tid)
         runs = await store.list_runs(session, tid, limit=limit, offset=offset, status=status)
-    return _json([store.run_json(r) for r in runs])
+    return json_response([store.run_json(r) for r in runs])
 
 
 async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, run_id: str) -> Run:
-    tid, rid = store.parse_uuid(thread_id, "thread_id"), store.parse_uuid(run_id, "run_id")
+    tid, rid = parse_uuid(thread_id, "thread_id"), parse_uuid(run_id, "run_id")
     async with rt.runs.db.user_session(principal_id) as session:
         await store.require_thread(session, tid)
         return await store.require_run(session, tid, rid)
@@ -90,7 +87,7 @@ async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, run_id
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
 async def get_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    return _json(store.run_json(await _run(rt, principal.user_id, thread_id, run_id)))
+    return json_response(store.run_json(await _run(rt, principal.user_id, thread_id, run_id)))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a finished run")
@@ -153,7 +150,7 @@ async def wait_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runti
 @router.post("/runs", summary="Create a background run on a temporary thread")
 async def create_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
     run = await rt.runs.create(principal.user_id, None, body)
-    return _json(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
+    return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -168,7 +165,7 @@ def _query_modes(raw: list[str] | None) -> list[str] | None:
     try:
         for item in raw:
             values.extend(serde.loads(item) if item.startswith("[") else [item])
-        return _stream_modes(values)
+        return stream_modes(values)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", f"stream_mode: {exc}", field="stream_mode") from None
 

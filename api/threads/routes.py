@@ -8,24 +8,30 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from runtime.runs import serde, store
 from api.auth import CurrentPrincipal
+from api.deps import Runtime
 from api.errors import ApiError
+from api.params import parse_uuid
+from api.responses import json_response
+from api.threads.schemas import (
+    ThreadCount,
+    ThreadCreate,
+    ThreadHistory,
+    ThreadPatch,
+    ThreadSearch,
+    ThreadStateCheckpoint,
+    ThreadStateUpdate,
+)
+from runtime.runs import store
 from runtime.runs.executor import snapshot_summary
 from runtime.runs.graphs import GraphUnavailable
-from runtime.runs.process import AgentRuntime, get_runtime
-from runtime.runs.schemas import ThreadCount, ThreadCreate, ThreadHistory, ThreadPatch, ThreadSearch, ThreadStateCheckpoint, \
-    ThreadStateUpdate
+from runtime.runs.process import AgentRuntime
 from runtime.runs.thread_state import checkpoint_of, state_json, thread_config
 
 router = APIRouter(tags=["threads"])
-Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
-
-def _json(body: Any, status_code: int = 200) -> Response:
-    return Response(serde.dumps(body), status_code=status_code, media_type="application/json")
 
 
 @router.post("/threads", summary="Create a thread")
@@ -34,27 +40,27 @@ async def create_thread(principal: CurrentPrincipal, rt: Runtime,
     body = body or ThreadCreate()
     if body.supersteps:
         raise ApiError(422, "invalid_request", "supersteps are not supported by this server", field="supersteps")
-    thread_id = store.parse_uuid(body.thread_id, "thread_id") if body.thread_id else None
+    thread_id = parse_uuid(body.thread_id, "thread_id") if body.thread_id else None
     async with rt.runs.db.user_session(principal.user_id) as session:
         row = await store.insert_thread(session, principal.user_id, thread_id, body.metadata or {})
         if row is None:
             existing = await store.get_thread(session, thread_id) if thread_id else None
             if existing is not None and body.if_exists == "do_nothing":
-                return _json(store.thread_json(existing))
+                return json_response(store.thread_json(existing))
             raise ApiError(409, "conflict", f"thread {thread_id} already exists", field="thread_id")
-        return _json(store.thread_json(row))
+        return json_response(store.thread_json(row))
 
 
 @router.post("/threads/search", summary="Search your threads")
 async def search_threads(principal: CurrentPrincipal, rt: Runtime,
                          body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
     body = body or ThreadSearch()
-    ids = [store.parse_uuid(i, "ids") for i in body.ids] if body.ids else None
+    ids = [parse_uuid(i, "ids") for i in body.ids] if body.ids else None
     async with rt.runs.db.user_session(principal.user_id) as session:
         rows = await store.search_threads(session, metadata=body.metadata, values=body.values, status=body.status,
                                           ids=ids, limit=body.limit, offset=body.offset, sort_by=body.sort_by,
                                           sort_order=body.sort_order)
-    return _json([store.select_fields(store.thread_json(r), body.select) for r in rows])
+    return json_response([store.select_fields(store.thread_json(r), body.select) for r in rows])
 
 
 @router.post("/threads/count", summary="Count your threads")
@@ -63,29 +69,29 @@ async def count_threads(principal: CurrentPrincipal, rt: Runtime,
     body = body or ThreadCount()
     async with rt.runs.db.user_session(principal.user_id) as session:
         count = await store.count_threads(session, metadata=body.metadata, values=body.values, status=body.status)
-    return _json(count)
+    return json_response(count)
 
 
 @router.get("/threads/{thread_id}", summary="Get a thread")
 async def get_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
-        return _json(store.thread_json(await store.require_thread(session, tid)))
+        return json_response(store.thread_json(await store.require_thread(session, tid)))
 
 
 @router.patch("/threads/{thread_id}", summary="Merge metadata into a thread")
 async def patch_thread(thread_id: str, body: ThreadPatch, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.require_thread(session, tid, lock=True)
         await store.merge_thread_metadata(session, tid, body.metadata)
     async with rt.runs.db.user_session(principal.user_id) as session:
-        return _json(store.thread_json(await store.require_thread(session, tid)))
+        return json_response(store.thread_json(await store.require_thread(session, tid)))
 
 
 @router.delete("/threads/{thread_id}", status_code=204, summary="Delete a thread, its runs and checkpoints")
 async def delete_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.require_thread(session, tid, lock=True)
         running = [r.run_id for r in await store.active_runs(session, tid) if r.status == "running"]
@@ -113,19 +119,19 @@ async def _graph_for(rt: AgentRuntime, principal_id: uuid.UUID, tid: uuid.UUID) 
 
 async def _state(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, checkpoint: dict[str, Any] | None,
                  subgraphs: bool) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     config = thread_config(str(tid), checkpoint)
     if await rt.checkpointer.aget_tuple(config) is None:  # nothing ran yet: no graph needed to say so
         async with rt.runs.db.user_session(principal_id) as session:
             await store.require_thread(session, tid)
         if checkpoint and checkpoint.get("checkpoint_id"):
             raise ApiError(404, "not_found", "checkpoint not found", field="checkpoint_id")
-        return _json({"values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None,
+        return json_response({"values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None,
                       "checkpoint": None, "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None,
                       "parent_checkpoint_id": None})
     _, graph = await _graph_for(rt, principal_id, tid)
     state = await graph.aget_state(config, subgraphs=subgraphs)
-    return _json(state_json(state))
+    return json_response(state_json(state))
 
 
 @router.get("/threads/{thread_id}/state", summary="The thread's current state")
@@ -149,7 +155,7 @@ async def post_state_at(thread_id: str, body: ThreadStateCheckpoint, principal: 
 
 @router.post("/threads/{thread_id}/state", summary="Update the thread's state (as if a node wrote it)")
 async def update_state(thread_id: str, body: ThreadStateUpdate, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     thread, graph = await _graph_for(rt, principal.user_id, tid)
     if thread.status == "busy":
         raise ApiError(409, "thread_busy", "the thread has a run in progress; update its state afterwards")
@@ -164,18 +170,18 @@ async def update_state(thread_id: str, body: ThreadStateUpdate, principal: Curre
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.set_thread_state(session, tid, values=values, interrupts=interrupts,
                                      status="interrupted" if snapshot.next else "idle")
-    return _json({"checkpoint": checkpoint_of(new_config)})
+    return json_response({"checkpoint": checkpoint_of(new_config)})
 
 
 @router.post("/threads/{thread_id}/history", summary="Past states of the thread, newest first")
 async def history(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
                   body: Annotated[ThreadHistory | None, Body()] = None) -> Response:
     body = body or ThreadHistory()
-    tid = store.parse_uuid(thread_id, "thread_id")
+    tid = parse_uuid(thread_id, "thread_id")
     if await rt.checkpointer.aget_tuple(thread_config(str(tid))) is None:
         async with rt.runs.db.user_session(principal.user_id) as session:
             await store.require_thread(session, tid)
-        return _json([])
+        return json_response([])
     _, graph = await _graph_for(rt, principal.user_id, tid)
     before = body.before
     before_config = None
@@ -185,5 +191,5 @@ async def history(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
     checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None
     states = [state_json(s) async for s in graph.aget_state_history(
         thread_config(str(tid), checkpoint), filter=body.metadata, before=before_config, limit=body.limit)]
-    return _json(states)
+    return json_response(states)
 

@@ -11,39 +11,23 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from runtime.runs import serde
 from api.auth import CurrentPrincipal
+from api.deps import AppSettings, Db
 from api.errors import ApiError
+from api.params import parse_uuid
+from api.responses import json_response
 from db import documents as documents_repo
 from db import profiles
 from db.models import ApiKey, Document, UserPreferences
-from db.session import Database
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
 DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword"}
 
-
-def _db(request: Request) -> Database:
-    return request.app.state.database  # type: ignore[no-any-return]
-
-
-Db = Annotated[Database, Depends(_db)]
-
-
-def _json(body: Any, status_code: int = 200) -> Response:
-    return Response(serde.dumps(body), status_code=status_code, media_type="application/json")
-
-
-def _uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ApiError(422, "invalid_request", f"{field} must be a UUID", field=field) from None
 
 
 # --- documents ---------------------------------------------------------------------------------------------
@@ -61,11 +45,11 @@ def _document_json(row: Document, *, text: bool = False) -> dict[str, Any]:
 
 
 @router.post("/documents", status_code=201, summary="Upload a PDF (multipart field `file`)")
-async def upload_document(principal: CurrentPrincipal, db: Db, request: Request,
+async def upload_document(principal: CurrentPrincipal, db: Db, settings: AppSettings,
                           file: Annotated[UploadFile, File(description="The PDF")],
                           filename: Annotated[str | None, Form(max_length=255)] = None) -> Response:
     name = (filename or file.filename or "document.pdf").strip()[:255] or "document.pdf"
-    limit = request.app.state.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise ApiError(413, "payload_too_large", f"file: the upload is larger than {limit} bytes", field="file")
@@ -79,29 +63,29 @@ async def upload_document(principal: CurrentPrincipal, db: Db, request: Request,
             body = _document_json(row)
     except documents_repo.DocumentError as exc:
         raise ApiError(422, "invalid_document", f"file: {exc}", field="file") from None
-    return _json(body, status_code=201)
+    return json_response(body, status_code=201)
 
 
 @router.get("/documents", summary="Your documents, newest first")
 async def list_documents(principal: CurrentPrincipal, db: Db, q: str | None = None, limit: int = 50) -> Response:
     async with db.user_session(principal.user_id) as session:
         rows = await documents_repo.list_for_user(session, q, max(1, min(limit, 200)))
-        return _json([_document_json(r) for r in rows])
+        return json_response([_document_json(r) for r in rows])
 
 
 @router.get("/documents/{document_id}", summary="A document, with its extracted text")
 async def get_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        row = await session.get(Document, _uuid(document_id, "document_id"))
+        row = await session.get(Document, parse_uuid(document_id, "document_id"))
         if row is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
-        return _json(_document_json(row, text=True))
+        return json_response(_document_json(row, text=True))
 
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document")
 async def delete_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        row = await session.get(Document, _uuid(document_id, "document_id"))
+        row = await session.get(Document, parse_uuid(document_id, "document_id"))
         if row is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
         await session.delete(row)
@@ -146,7 +130,7 @@ async def _preferences(session: Any, user_id: uuid.UUID) -> UserPreferences:
 @router.get("/preferences", summary="Your preferences")
 async def get_preferences(principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        return _json(_preferences_json(await _preferences(session, principal.user_id)))
+        return json_response(_preferences_json(await _preferences(session, principal.user_id)))
 
 
 @router.put("/preferences", summary="Change your preferences (send only what changes)")
@@ -162,7 +146,7 @@ async def put_preferences(body: PreferencesUpdate, principal: CurrentPrincipal, 
             await session.execute(update(UserPreferences).where(UserPreferences.user_id == principal.user_id)
                                   .values(**changes))
         row = await session.get(UserPreferences, principal.user_id, populate_existing=True)
-        return _json(_preferences_json(row))  # type: ignore[arg-type]
+        return json_response(_preferences_json(row))  # type: ignore[arg-type]
 
 
 # --- API keys ------------------------------------------------------------------------------------------------
@@ -187,21 +171,21 @@ async def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, db: Db
     async with db.user_session(principal.user_id) as session:
         row, key = await profiles.create_api_key(session, principal.user_id, body.name.strip())
         await session.refresh(row)
-        return _json({**_key_json(row), "key": key}, status_code=201)
+        return json_response({**_key_json(row), "key": key}, status_code=201)
 
 
 @router.get("/api-keys", summary="Your API keys (never the keys themselves)")
 async def list_api_keys(principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
         rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at.desc()))).scalars()
-        return _json([_key_json(r) for r in rows])
+        return json_response([_key_json(r) for r in rows])
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
 async def revoke_api_key(key_id: str, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
         result = await session.execute(
-            update(ApiKey).where(ApiKey.id == _uuid(key_id, "key_id"), ApiKey.revoked_at.is_(None))
+            update(ApiKey).where(ApiKey.id == parse_uuid(key_id, "key_id"), ApiKey.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC)))
         if not result.rowcount:  # type: ignore[attr-defined]
             raise ApiError(404, "not_found", "API key not found", field="key_id")

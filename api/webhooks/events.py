@@ -2,8 +2,9 @@
 
 Fed by the bus stream `user:{user_id}:envelopes` (Redis Streams across processes), so a client connected to
 any server process sees updates applied by any other. `Last-Event-ID` (or `?last_event_id=`) resumes after the
-last event received; `0` replays everything retained. Frames: `event: envelope|bulk`, `data: <json>`, `id: N`,
-and a comment line every `heartbeat` seconds so proxies keep the connection open.
+last event received; `0` replays everything retained. Frames: `ready` first, sent only once the subscription is
+open (so an update published right after a client saw `ready` reaches it), then `event: envelope|bulk`,
+`data: <json>`, `id: N`, and a comment line every `heartbeat` seconds so proxies keep the connection open.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from sse_starlette.sse import EventSourceResponse
 
 from api.auth import CurrentPrincipal
-from runtime.bus import InvalidEventId
+from api.deps import Bus
 from docusign_agent.metrics import STREAM_CLIENTS
+from runtime.bus import InvalidEventId
 from runtime.webhooks.worker import user_stream
 
 router = APIRouter(prefix="/v1", tags=["v1"])
@@ -25,26 +27,25 @@ router = APIRouter(prefix="/v1", tags=["v1"])
 
 @router.get("/events")
 async def events(
-    request: Request,
+    bus: Bus,
     principal: CurrentPrincipal,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id_query: Annotated[str | None, Query(alias="last_event_id")] = None,
     heartbeat: Annotated[float, Query(ge=0.5, le=120)] = 15.0,
 ) -> EventSourceResponse:
-    bus = request.app.state.bus
     stream = user_stream(principal.user_id)
     resume = (last_event_id or last_event_id_query or "").strip() or None
 
     async def frames() -> AsyncIterator[dict[str, Any]]:
         STREAM_CLIENTS.inc()
         try:
-            yield {"event": "ready", "data": orjson.dumps({"stream": "envelopes", "resumed_after": resume}).decode()}
-            try:
-                async for message in bus.subscribe(stream, last_id=resume):
+            async with bus.subscription(stream, last_id=resume) as messages:
+                yield {"event": "ready", "data": orjson.dumps({"stream": "envelopes", "resumed_after": resume}).decode()}
+                async for message in messages:
                     yield {"id": message.id, "event": message.event, "data": message.data.decode()}
-            except InvalidEventId as exc:
-                yield {"event": "error", "data": orjson.dumps({"error": "invalid_last_event_id",
-                                                               "message": str(exc)}).decode()}
+        except InvalidEventId as exc:
+            yield {"event": "error", "data": orjson.dumps({"error": "invalid_last_event_id",
+                                                           "message": str(exc)}).decode()}
         finally:
             STREAM_CLIENTS.dec()
 

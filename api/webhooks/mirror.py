@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from api.auth import CurrentPrincipal
+from api.deps import Db
 from api.errors import ApiError
 from db import mirror
-from db.models.base import ENVELOPE_STATUSES
+from docusign_agent.envelope_rules import ENVELOPE_STATUSES
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
@@ -31,14 +32,14 @@ def _statuses(raw: list[str] | None) -> list[str] | None:
 
 @router.get("/envelopes")
 async def list_envelopes(
-    request: Request,
+    db: Db,
     principal: CurrentPrincipal,
     status: Annotated[list[str] | None, Query(description="Status filter; repeat or comma-separate")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     statuses = _statuses(status)
-    async with request.app.state.database.user_session(principal.user_id) as session:
+    async with db.user_session(principal.user_id) as session:
         rows, total = await mirror.list_envelopes(session, statuses=statuses, limit=limit, offset=offset)
     next_offset = offset + len(rows) if offset + len(rows) < total else None
     return {"envelopes": [r.to_json() for r in rows], "total": total, "limit": limit, "offset": offset,
@@ -46,8 +47,8 @@ async def list_envelopes(
 
 
 @router.get("/envelopes/{envelope_id}")
-async def get_envelope(request: Request, principal: CurrentPrincipal, envelope_id: str) -> dict[str, Any]:
-    async with request.app.state.database.user_session(principal.user_id) as session:
+async def get_envelope(db: Db, principal: CurrentPrincipal, envelope_id: str) -> dict[str, Any]:
+    async with db.user_session(principal.user_id) as session:
         found = await mirror.get_envelope(session, envelope_id)
     if found is None:
         raise ApiError(404, "not_found", f"envelope {envelope_id} is not in your mirror")

@@ -4,7 +4,9 @@ A plain ASGI endpoint (no body parsing by the framework): the raw bytes are read
 `WEBHOOK_MAX_BODY_BYTES` (413 beyond, without reading further), verified against every configured HMAC key
 (`X-DocuSign-Signature-1..N`, any header matching any key passes: rotation), and stored in one INSERT. The
 answer is 200 only once that row is committed; 503 when the database does not answer, so DocuSign retries;
-401 for a missing or wrong signature, leaving nothing behind but a counter and a log line.
+500 when it answers with an error only an administrator can fix (missing grants, a missing table), logged as
+such rather than disguised as an outage; 401 for a missing or wrong signature, leaving nothing behind but a
+counter and a log line.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 import orjson
 
 from docusign_agent.metrics import WEBHOOK_DELIVERIES
+from docusign_client.connect import WEBHOOK_PATH
 from runtime.webhooks.parse import classify, verify_signature
-from runtime.webhooks.service import StoreUnavailable, WebhookService
+from runtime.webhooks.service import StoreRefused, StoreUnavailable, WebhookService
 
 log = logging.getLogger(__name__)
 
-PATH = "/webhooks/docusign"
+PATH = WEBHOOK_PATH
 
 
 async def _answer(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -100,6 +103,13 @@ class ConnectReceiver:
             log.error("connect delivery not stored (database unavailable): %s", exc)
             await _answer(send, 503, _error("unavailable", "the event could not be stored; retry later"),
                           [(b"retry-after", b"5")])
+            return
+        except StoreRefused as exc:
+            WEBHOOK_DELIVERIES.labels(outcome="refused_by_database").inc()
+            log.error("connect delivery not stored: the database refused it, which needs an administrator "
+                      "(check the grants of the webhook role and that migrations ran): %s", exc)
+            await _answer(send, 500, _error("storage_error", "the event could not be stored because of a database "
+                                            "error an administrator must fix; it was not acknowledged"))
             return
         stored_ok = found.ok and error is None
         outcome = ("stored" if stored_ok else "malformed") if inserted else "duplicate"

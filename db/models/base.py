@@ -10,6 +10,10 @@ from sqlalchemy import CheckConstraint, DateTime, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from docusign_agent.envelope_rules import ENVELOPE_STATUSES, RECIPIENT_STATUSES
+
+__all__ = ["ENVELOPE_STATUSES", "RECIPIENT_STATUSES", "Base", "created_at", "one_of", "updated_at", "uuid_pk"]
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -39,13 +43,3 @@ def one_of(column: str, values: Iterable[str], name: str | None = None) -> Check
     """A status enum as a check constraint: cheap to extend in a migration, unlike a Postgres ENUM type."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_valid")
-
-
-ENVELOPE_STATUSES = (
-    "created", "sent", "delivered", "signed", "completed", "declined", "voided", "deleted", "correct",
-    "authoritativecopy", "transfercompleted", "template", "timedout", "processing",
-)
-RECIPIENT_STATUSES = (
-    "created", "sent", "delivered", "signed", "completed", "declined", "autoresponded", "faxpending",
-    "correct", "voided",
-)

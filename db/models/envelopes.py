@@ -21,7 +21,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import ENVELOPE_STATUSES, RECIPIENT_STATUSES, Base, created_at, one_of, updated_at, uuid_pk
+from db.models.base import (
+    ENVELOPE_STATUSES,
+    RECIPIENT_STATUSES,
+    Base,
+    created_at,
+    one_of,
+    updated_at,
+    uuid_pk,
+)
+
+# A stored delivery's life: waiting (`pending`), done (`applied`, `duplicate`), or needing attention (`failed`:
+# cannot be applied as it is; `parked`: out of retries; `unmatched`: not ours yet), or set aside (`discarded`).
+WEBHOOK_EVENT_STATUSES = ("pending", "applied", "duplicate", "failed", "parked", "unmatched", "discarded")
 
 
 class WebhookEvent(Base):
@@ -29,7 +41,7 @@ class WebhookEvent(Base):
 
     __tablename__ = "webhook_events"
     __table_args__ = (
-        one_of("status", ("pending", "applied", "duplicate", "failed", "parked", "unmatched", "discarded")),
+        one_of("status", WEBHOOK_EVENT_STATUSES),
         Index("ix_webhook_events_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
         Index("ix_webhook_events_envelope_id", "envelope_id", "id"),
         Index("ix_webhook_events_user_id", "user_id"),

@@ -18,7 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, created_at, one_of, updated_at, uuid_pk
 
 THREAD_STATUSES = ("idle", "busy", "interrupted", "error")
-RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
+# A run waits (`pending`), executes (`running`), then ends in one of the others; a thread has at most one
+# running run, and runs queued behind it stay pending. The SQL functions of migration 0003 use the same names.
+ACTIVE_RUN_STATUSES = ("pending", "running")
+FINISHED_RUN_STATUSES = ("success", "error", "timeout", "interrupted")
+RUN_STATUSES = ACTIVE_RUN_STATUSES + FINISHED_RUN_STATUSES
 MULTITASK_STRATEGIES = ("reject", "interrupt", "rollback", "enqueue")
 CANCEL_ACTIONS = ("interrupt", "rollback")
 

@@ -22,22 +22,18 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Send
 from psycopg_pool import AsyncConnectionPool
 
-from runtime.runs import serde, store
-from runtime.bus import EventBus
-from runtime.runs.graphs import GraphRegistry
+from db.session import Database
 from docusign_agent.logs import run_id_var, thread_id_var
 from docusign_agent.metrics import RUN_SECONDS, RUNS
+from runtime.bus import EventBus
+from runtime.runs import serde, store
+from runtime.runs.graphs import GraphRegistry
 from runtime.runs.stream_modes import StreamTranslator
-from db.session import Database
+from runtime.runs.streams import RUN_STREAM_TTL_SECONDS, publish_end, run_stream
 
 log = logging.getLogger(__name__)
 
-RUN_STREAM_TTL_SECONDS = 3600
 CLIENT_CONFIG_KEYS = {"tags", "recursion_limit", "configurable", "metadata", "run_name", "max_concurrency"}
-
-
-def run_stream(run_id: uuid.UUID | str) -> str:
-    return f"run:{run_id}"
 
 
 @dataclass(frozen=True)
@@ -57,12 +53,13 @@ class RunControl:
 
 class RunExecutor:
     def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver,
-                 pool: AsyncConnectionPool, *, run_timeout_seconds: float = 3600) -> None:
+                 pool: AsyncConnectionPool, *, context: Any = None, run_timeout_seconds: float = 3600) -> None:
         self.db = database
         self.bus = bus
         self.graphs = graphs
         self.checkpointer = checkpointer
         self.pool = pool
+        self.context = context
         self.run_timeout_seconds = run_timeout_seconds
 
     async def publish(self, run_id: uuid.UUID | str, event: str, payload: Any) -> str:
@@ -133,11 +130,20 @@ class RunExecutor:
         for key in ("interrupt_before", "interrupt_after", "durability"):
             if kwargs.get(key):
                 options[key] = kwargs[key]
-        if kwargs.get("context"):
-            options["context"] = kwargs["context"]
+        context = self._context_for(graph, kwargs.get("context"))
+        if context is not None:
+            options["context"] = context
         async for item in graph.astream(_graph_input(kwargs), config, **options):
             for event, payload in translator.translate(item):
                 await self.publish(claim.run_id, event, payload)
+
+    def _context_for(self, graph: Any, sent: dict[str, Any] | None) -> Any:
+        """The runtime context of one run: this server's dependencies for a graph that declares their type as its
+        `context_schema` (a client cannot send live objects), else what the client sent (`context`)."""
+        schema = getattr(graph, "context_schema", None)
+        if self.context is not None and isinstance(schema, type) and isinstance(self.context, schema):
+            return self.context
+        return sent or None
 
     # --- settling -------------------------------------------------------------------------------------
 
@@ -167,7 +173,7 @@ class RunExecutor:
             values, interrupts = snapshot_summary(snapshot)
             await store.set_thread_state(session, claim.thread_id, status=thread_status, values=values,
                                          interrupts=interrupts, error=error)
-        await self.publish(claim.run_id, "end", {"run_id": str(claim.run_id), "status": status})
+        await publish_end(self.bus, claim.run_id, status)
         await self.bus.expire(run_stream(claim.run_id), RUN_STREAM_TTL_SECONDS)
         if kwargs.get("temporary") and status != "rollback":
             await self.delete_thread_everywhere(claim.user_id, claim.thread_id)

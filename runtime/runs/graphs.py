@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
+from pydantic import PydanticUserError, TypeAdapter
+
+log = logging.getLogger(__name__)
 
 GraphBuilder = Callable[[BaseCheckpointSaver | None], Pregel]
 
@@ -72,4 +76,26 @@ class GraphRegistry:
             "description": None,
             "created_at": _EPOCH.isoformat(),
             "updated_at": _EPOCH.isoformat(),
+        }
+
+    def schemas(self, graph_id: str, graph: Pregel) -> dict[str, Any]:
+        """The assistant's JSON schemas as LangGraph clients read them. The state schema is the type the graph
+        keeps (a StateGraph's state); a schema the graph's types cannot produce is null, with a log line saying
+        why, rather than a failed request."""
+
+        def schema(kind: str, build: Callable[[], Any]) -> Any:
+            try:
+                return build()
+            except (PydanticUserError, ValueError) as exc:  # a type pydantic cannot describe as JSON schema
+                log.warning("graph %s has no %s schema: %s", graph_id, kind, exc)
+                return None
+
+        state_type = getattr(getattr(graph, "builder", None), "state_schema", None)
+        return {
+            "graph_id": graph_id,
+            "input_schema": schema("input", graph.get_input_jsonschema),
+            "output_schema": schema("output", graph.get_output_jsonschema),
+            "state_schema": schema("state", lambda: TypeAdapter(state_type).json_schema()) if state_type else None,
+            "config_schema": None,
+            "context_schema": schema("context", graph.get_context_jsonschema),
         }

@@ -1,4 +1,4 @@
-"""Request bodies of the LangGraph-compatible API, as the official SDKs and agent-chat-ui send them.
+"""Run requests of the LangGraph-compatible API, as the official SDKs and agent-chat-ui send them.
 
 These models are what FastAPI validates (a wrong type is a 422 naming the field) and what `/openapi.json`
 documents. Unknown fields are ignored rather than refused, so a newer SDK that adds an optional field keeps
@@ -11,39 +11,42 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from db.models.threads import MULTITASK_STRATEGIES, RUN_STATUSES
+
 StreamModeName = Literal[
     "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
 ]
 SUPPORTED_STREAM_MODES: tuple[str, ...] = StreamModeName.__args__  # type: ignore[attr-defined]
-MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
-ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
-RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+MultitaskStrategy = Literal[MULTITASK_STRATEGIES]  # type: ignore[valid-type]
+RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: unknown fields are ignored, so a newer SDK's optional additions do not break it."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class Checkpoint(_Body):
+class Checkpoint(Body):
     thread_id: str | None = None
     checkpoint_ns: str = ""
     checkpoint_id: str | None = None
     checkpoint_map: dict[str, Any] | None = None
 
 
-class RunConfig(_Body):
+class RunConfig(Body):
     model_config = ConfigDict(extra="allow")
     tags: list[str] | None = None
     recursion_limit: int | None = Field(default=None, ge=1, le=10_000)
     configurable: dict[str, Any] | None = None
 
 
-class SendItem(_Body):
+class SendItem(Body):
     node: str
     input: Any = None
 
 
-class RunCommand(_Body):
+class RunCommand(Body):
     """`resume` answers an `interrupt()`; for approvals it is `{"decisions": [...]}`."""
 
     resume: Any = None
@@ -51,7 +54,7 @@ class RunCommand(_Body):
     goto: str | SendItem | list[str | SendItem] | None = None
 
 
-def _stream_modes(value: Any) -> list[str]:
+def stream_modes(value: Any) -> list[str]:
     if value is None:
         return ["values"]
     if not isinstance(value, str | list | tuple):
@@ -65,7 +68,7 @@ def _stream_modes(value: Any) -> list[str]:
     return modes or ["values"]
 
 
-class RunCreate(_Body):
+class RunCreate(Body):
     """A run on a thread (`/threads/{id}/runs*`) or a stateless one (`/runs*`)."""
 
     assistant_id: str = Field(min_length=1, max_length=100, description="Assistant id or graph id, e.g. `agent`.")
@@ -94,7 +97,7 @@ class RunCreate(_Body):
     @field_validator("stream_mode", mode="before")
     @classmethod
     def _modes(cls, value: Any) -> list[str]:
-        return _stream_modes(value)
+        return stream_modes(value)
 
     @field_validator("context")
     @classmethod
@@ -110,64 +113,3 @@ class RunCreate(_Body):
         if value:
             raise ValueError("run webhooks are not supported by this server; join the run or poll it instead")
         return value
-
-
-class ThreadCreate(_Body):
-    thread_id: str | None = None
-    metadata: dict[str, Any] | None = None
-    if_exists: Literal["raise", "do_nothing"] | None = None
-    supersteps: list[dict[str, Any]] | None = None
-    ttl: dict[str, Any] | int | None = None
-
-
-class ThreadPatch(_Body):
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    ttl: dict[str, Any] | int | None = None
-
-
-class ThreadSearch(_Body):
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
-    ids: list[str] | None = None
-    status: ThreadStatus | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-    sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
-    sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None
-
-
-class ThreadCount(_Body):
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
-    status: ThreadStatus | None = None
-
-
-class ThreadStateUpdate(_Body):
-    values: dict[str, Any] | list[Any] | None = None
-    as_node: str | None = None
-    checkpoint: Checkpoint | None = None
-    checkpoint_id: str | None = None
-
-
-class ThreadStateCheckpoint(_Body):
-    checkpoint: Checkpoint
-    subgraphs: bool = False
-
-
-class ThreadHistory(_Body):
-    limit: int = Field(default=10, ge=1, le=1000)
-    before: str | Checkpoint | None = None
-    metadata: dict[str, Any] | None = None
-    checkpoint: Checkpoint | None = None
-
-
-class AssistantSearch(_Body):
-    metadata: dict[str, Any] | None = None
-    graph_id: str | None = None
-    name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None

@@ -16,19 +16,20 @@ from typing import Any
 
 import orjson
 
-from runtime.runs import serde, store
-from runtime.bus import EventBus
-from api.errors import ApiError
-from runtime.runs.executor import RUN_STREAM_TTL_SECONDS, RunExecutor, run_stream
-from runtime.runs.graphs import GraphRegistry
-from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
-from runtime.runs.schemas import RunCreate
-from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
-from runtime.runs.worker import RunWorker
 from db.models import Run
 from db.session import Database
+from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
+from runtime.bus import EventBus
+from runtime.runs import serde, store
+from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
+from runtime.runs.executor import RunExecutor
+from runtime.runs.graphs import GraphRegistry
+from runtime.runs.schemas import RunCreate
+from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
+from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_stream
+from runtime.runs.worker import RunWorker
 
-ALWAYS_SENT = {"metadata", "error", "end"}
+ALWAYS_SENT = {"metadata", "error", END}
 
 
 class RunService:
@@ -40,17 +41,20 @@ class RunService:
         self.graphs = graphs
         self.worker = worker
         self.executor = executor
+        # Cancellations started when a client went away. Held here so they are not garbage-collected mid-way
+        # (the event loop keeps only weak references to tasks) and so shutdown can let them finish.
+        self._cancelling: set[asyncio.Task[None]] = set()
 
     # --- create ----------------------------------------------------------------------------------------
 
     async def create(self, user_id: uuid.UUID, thread_id: uuid.UUID | None, body: RunCreate) -> Run:
         graph_id = self.graphs.resolve(body.assistant_id)
         if graph_id is None:
-            raise ApiError(404, "not_found", f"assistant {body.assistant_id!r} not found", field="assistant_id")
+            raise NotFound(f"assistant {body.assistant_id!r} not found", field="assistant_id")
         stateless = thread_id is None
         resume = body.command is not None and body.command.resume is not None
         if stateless and resume:
-            raise ApiError(422, "invalid_request", "command.resume needs a thread: resume on "
+            raise InvalidRequest("command.resume needs a thread: resume on "
                            "/threads/{thread_id}/runs with the interrupted thread", field="command.resume")
         strategy = body.multitask_strategy or "enqueue"
         to_end: list[Run] = []
@@ -64,19 +68,20 @@ class RunService:
                 thread = await store.get_thread(session, thread_id, lock=True)  # type: ignore[arg-type]
                 if thread is None:
                     if body.if_not_exists != "create":
-                        raise ApiError(404, "not_found", f"thread {thread_id} not found", field="thread_id")
+                        raise NotFound(f"thread {thread_id} not found", field="thread_id")
                     thread = await store.insert_thread(session, user_id, thread_id, {})
                     if thread is None:
-                        raise ApiError(409, "conflict", f"thread id {thread_id} cannot be used", field="thread_id")
+                        raise Conflict(f"thread id {thread_id} cannot be used", field="thread_id")
                     created = True
             assert thread is not None
             if resume and (created or await self._never_ran(thread.thread_id)):
-                raise ApiError(422, "invalid_request", "command.resume: the thread has no interrupted run to resume",
+                raise InvalidRequest("command.resume: the thread has no interrupted run to resume",
                                field="command.resume")
             active = await store.active_runs(session, thread.thread_id, lock=True)
             if active and strategy == "reject":
-                raise ApiError(409, "thread_busy", "the thread is already running a run; wait for it, or send "
-                               "multitask_strategy enqueue, interrupt or rollback", field="multitask_strategy")
+                raise Conflict("the thread is already running a run; wait for it, or send "
+                               "multitask_strategy enqueue, interrupt or rollback", code="thread_busy",
+                               field="multitask_strategy")
             if active and strategy in ("interrupt", "rollback"):
                 for other in active:
                     if other.status == "pending":
@@ -105,7 +110,7 @@ class RunService:
             await store.set_thread_state(session, thread.thread_id, status="busy")
         RUNS_CREATED.labels(multitask_strategy=strategy).inc()
         for other in to_end:
-            await self._publish_end(other.run_id, "interrupted")
+            await publish_end(self.bus, other.run_id, "interrupted")
         for other in to_cancel:
             await self.worker.request_cancel(other.run_id, strategy)
         await self.bus.expire(run_stream(run.run_id), RUN_STREAM_TTL_SECONDS)
@@ -143,9 +148,6 @@ class RunService:
             "temporary": temporary,
         }
 
-    async def _publish_end(self, run_id: uuid.UUID, status: str) -> None:
-        await self.bus.publish(run_stream(run_id), "end", orjson.dumps({"run_id": str(run_id), "status": status}))
-
     # --- cancel ----------------------------------------------------------------------------------------
 
     async def cancel(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, action: str) -> None:
@@ -153,7 +155,7 @@ class RunService:
             await store.require_thread(session, thread_id, lock=True)
             run = await store.require_run(session, thread_id, run_id, lock=True)
             if run.status not in store.ACTIVE:
-                raise ApiError(409, "run_finished", f"run {run_id} already finished with status {run.status}",
+                raise Conflict(f"run {run_id} already finished with status {run.status}", code="run_finished",
                                field="run_id")
             pending = run.status == "pending"
             if pending:
@@ -167,7 +169,7 @@ class RunService:
             else:
                 run.cancel_requested = action
         if pending:
-            await self._publish_end(run_id, "interrupted")
+            await publish_end(self.bus, run_id, "interrupted")
             self.worker.wake()
         else:
             await self.worker.request_cancel(run_id, action)
@@ -192,13 +194,13 @@ class RunService:
                 async for message in self.bus.subscribe(run_stream(run_id), last_id=last_id or "0"):
                     if wanted is None or message.event in ALWAYS_SENT or message.event.split("|")[0] in wanted:
                         yield frame(message.event, message.data, message.id)
-                    if message.event == "end":
+                    if message.event == END:
                         ended = True
                         return
             finally:
                 STREAM_CLIENTS.dec()
                 if not ended and cancel_on_disconnect:
-                    asyncio.get_running_loop().create_task(self._cancel_quietly(user_id, thread_id, run_id))
+                    self._cancel_in_background(user_id, thread_id, run_id)
 
         async def closed_if_finished() -> bytes | None:
             # Every sixth quiet period, make sure the run is not over with its `end` lost (e.g. expired).
@@ -209,14 +211,26 @@ class RunService:
             status = await self.run_status(user_id, thread_id, run_id)
             if status in store.ACTIVE:
                 return None
-            return frame("end", orjson.dumps({"run_id": str(run_id), "status": status or "unknown"}))
+            return frame(END, end_event(run_id, status or "unknown"))
 
         return with_heartbeats(events(), heartbeat=self.heartbeat_seconds, on_idle=closed_if_finished)
+
+    def _cancel_in_background(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
+        """The client of a `cancel_on_disconnect` stream left: cancel its run, without holding up the response."""
+        task = asyncio.get_running_loop().create_task(self._cancel_quietly(user_id, thread_id, run_id),
+                                                      name=f"cancel-on-disconnect:{run_id}")
+        self._cancelling.add(task)
+        task.add_done_callback(self._cancelling.discard)
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Let cancellations already under way finish (bounded), before the database closes."""
+        if self._cancelling:
+            await asyncio.wait(set(self._cancelling), timeout=timeout)
 
     async def _cancel_quietly(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         try:
             await self.cancel(user_id, thread_id, run_id, "interrupt")
-        except ApiError:
+        except RunsError:
             pass  # already finished
 
     def result(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, *,
@@ -234,12 +248,12 @@ class RunService:
                 if await self.run_status(user_id, thread_id, run_id) in store.ACTIVE:
                     async for message in self.bus.subscribe(run_stream(run_id), last_id="0"):
                         outcome.absorb(message.event, message.data)
-                        if message.event == "end":
+                        if message.event == END:
                             break
                 ended = True
             finally:
                 if not ended and cancel_on_disconnect:
-                    asyncio.get_running_loop().create_task(self._cancel_quietly(user_id, thread_id, run_id))
+                    self._cancel_in_background(user_id, thread_id, run_id)
             return outcome.body() or await self._saved_result(user_id, thread_id, run_id)
 
         async def body() -> AsyncIterator[bytes]:

@@ -8,9 +8,7 @@ and browsers keep the connection open while the agent thinks or waits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-
-from starlette.responses import StreamingResponse
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 HEARTBEAT_SECONDS = 5.0
 HEARTBEAT = b": heartbeat\n\n"
@@ -68,11 +66,3 @@ async def with_heartbeats(
     finally:
         task.cancel()
         await asyncio.wait({task}, timeout=2)  # bounded, and never swallows our own cancellation
-
-
-def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str] | None = None) -> StreamingResponse:
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
-    )

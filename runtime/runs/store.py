@@ -12,22 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError
 from db.models import Run, Thread
+from db.models.threads import ACTIVE_RUN_STATUSES
+from runtime.runs.errors import NotFound
 
-ACTIVE = ("pending", "running")
-TERMINAL = ("success", "error", "timeout", "interrupted")
-
-
-def parse_uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ApiError(422, "invalid_request", f"{field} must be a UUID, got {value!r}", field=field) from None
+ACTIVE = ACTIVE_RUN_STATUSES
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -81,7 +73,7 @@ async def get_thread(session: AsyncSession, thread_id: uuid.UUID, *, lock: bool 
 async def require_thread(session: AsyncSession, thread_id: uuid.UUID, *, lock: bool = False) -> Thread:
     thread = await get_thread(session, thread_id, lock=lock)
     if thread is None:  # another user's thread looks exactly like a missing one
-        raise ApiError(404, "not_found", f"thread {thread_id} not found", field="thread_id")
+        raise NotFound(f"thread {thread_id} not found", field="thread_id")
     return thread
 
 
@@ -178,7 +170,7 @@ async def get_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID
 async def require_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> Run:
     run = await get_run(session, thread_id, run_id, lock=lock)
     if run is None:
-        raise ApiError(404, "not_found", f"run {run_id} not found on thread {thread_id}", field="run_id")
+        raise NotFound(f"run {run_id} not found on thread {thread_id}", field="run_id")
     return run
 
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import text
 
-from runtime.bus import EventBus
-from docusign_agent.metrics import RUNS_ACTIVE
-from runtime.runs.executor import ClaimedRun, RunControl, RunExecutor, run_stream
 from db.session import Database
+from docusign_agent.metrics import RUNS_ACTIVE
+from runtime.bus import EventBus
+from runtime.runs.executor import ClaimedRun, RunControl, RunExecutor
+from runtime.runs.streams import publish_end, run_stream
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,7 @@ class RunWorker:
             log.warning("run %s lost its worker; marked as error", run_id)
             error = {"error": "WorkerLost", "message": "the server process executing this run stopped"}
             await self.bus.publish(run_stream(run_id), "error", orjson.dumps(error))
-            await self.bus.publish(run_stream(run_id), "end",
-                                   orjson.dumps({"run_id": str(run_id), "status": "error"}))
+            await publish_end(self.bus, run_id, "error")
         if rows:
             self._wake.set()
         return len(rows)

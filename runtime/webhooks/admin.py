@@ -12,10 +12,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.models.envelopes import WEBHOOK_EVENT_STATUSES
 from runtime.webhooks.worker import WAKE_CHANNEL
 
-ATTENTION = ("failed", "parked", "unmatched")
-ALL = ("pending", "applied", "duplicate", "failed", "parked", "unmatched", "discarded")
+ALL = WEBHOOK_EVENT_STATUSES
+ATTENTION = ("failed", "parked", "unmatched")  # what `webhooks list` shows by default
+REPLAYABLE = ("failed", "parked", "unmatched", "discarded")
+DISCARDABLE = ("pending", "failed", "parked", "unmatched")
 
 
 async def list_events(session: AsyncSession, statuses: tuple[str, ...] = ATTENTION, limit: int = 50
@@ -38,7 +41,7 @@ async def replay(session: AsyncSession, event_id: int) -> str | None:
                                       {"id": event_id})).scalar_one_or_none()
     if previous is None:
         return None
-    if previous in ("applied", "duplicate", "pending"):
+    if previous not in REPLAYABLE:
         return previous
     await session.execute(text(
         "UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, "
@@ -51,7 +54,7 @@ async def discard(session: AsyncSession, event_id: int) -> str | None:
     """Mark the event discarded. Returns its previous status, or None if there is no such event."""
     previous = (await session.execute(text("SELECT status FROM webhook_events WHERE id = :id FOR UPDATE"),
                                       {"id": event_id})).scalar_one_or_none()
-    if previous is None or previous in ("applied", "duplicate", "discarded"):
+    if previous is None or previous not in DISCARDABLE:
         return previous
     await session.execute(text(
         "UPDATE webhook_events SET status = 'discarded', processed_at = now(), "

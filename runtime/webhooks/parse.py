@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 
-from db.mirror import REQUEST_ID_FIELD, recipient_type
-from db.models.base import ENVELOPE_STATUSES, RECIPIENT_STATUSES
+from db.mirror import recipient_type
+from docusign_agent.docusign_time import parse_time_or_none as parse_time
+from docusign_agent.envelope_rules import ENVELOPE_STATUSES, RECIPIENT_STATUSES, REQUEST_ID_FIELD
 
 SIGNATURE_HEADER_PREFIX = "x-docusign-signature-"
 COLUMN_LIMIT = 64  # webhook_events' short text columns
@@ -60,24 +61,6 @@ def verify_signature(body: bytes, headers: Iterable[tuple[bytes, bytes]], keys: 
             # No early exit: the time taken does not depend on which header or key matched.
             matched |= hmac.compare_digest(value, digest)
     return matched
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """DocuSign's times ('2025-03-01T10:00:00.1234567Z', ISO 8601, sometimes without a zone: UTC)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace(" ", "T")
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    if "." in text:
-        head, _, tail = text.partition(".")
-        digits = len(tail) - len(tail.lstrip("0123456789"))
-        text = f"{head}.{tail[:digits][:6].ljust(6, '0')}{tail[digits:]}"
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _s(value: Any) -> str:
@@ -258,3 +241,16 @@ def parse_event(raw: str | bytes) -> ParsedEvent:
             state.declined_at = moment
         parsed.recipients = [state]
     return parsed
+
+
+def with_fetched_state(ev: ParsedEvent, envelope: Mapping[str, Any]) -> ParsedEvent:
+    """`ev` completed with the envelope DocuSign returned for it (REST JSON, recipients and custom fields
+    included), parsed exactly as if Connect had delivered that state with the event."""
+    if not envelope.get("status"):
+        raise EventError(f"DocuSign returned no status for envelope {ev.envelope_id}")
+    generated = ev.generated_at.isoformat() if ev.generated_at else None
+    body = orjson.dumps({"event": ev.event, "generatedDateTime": generated,
+                         "data": {"accountId": ev.account_id, "userId": ev.docusign_user_id,
+                                  "envelopeId": ev.envelope_id, "recipientId": ev.recipient_id or "",
+                                  "envelopeSummary": dict(envelope)}})
+    return parse_event(body)

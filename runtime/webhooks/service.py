@@ -3,23 +3,31 @@
 The request path does one INSERT on a pooled `dsa_webhook` connection (asyncpg, prepared statements) and sets
 an in-process event; a coalescing notifier turns bursts of stored events into one `NOTIFY`, which wakes the
 workers of the other processes sharing the database. Nothing polls, except the worker's slow safety sweep.
+
+The app's DocuSign clients, when given, are how the worker asks DocuSign about an event that does not say the
+envelope's status, and how it drops the envelope's cached reads after a change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 import asyncpg
 
-from runtime.webhooks.parse import Classified, signing_keys
-from runtime.webhooks.worker import WAKE_CHANNEL, WebhookWorker, fetch_from_docusign
 from db.mirror import REMATCH_CHANNEL
 from db.session import Database
 from db.urls import driver_url
-from docusign_agent.settings import Settings
+from docusign_agent.backoff import Backoff
 from docusign_agent.secrets import connect_hmac_keys
+from docusign_agent.settings import Settings
+from docusign_client.clients import DocuSignClients
+from docusign_client.errors import NotConnected
+from runtime.bus import EventBus
+from runtime.webhooks.parse import Classified, EventError, signing_keys
+from runtime.webhooks.worker import WAKE_CHANNEL, WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +46,21 @@ ON CONFLICT (dedupe_key) DO UPDATE SET deliveries = w.deliveries + 1
 RETURNING id, (xmax = 0) AS inserted
 """
 
-# Errors that mean "the database is not answering": the delivery is refused with 503 so DocuSign retries.
-UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-               asyncpg.TooManyConnectionsError, asyncpg.InsufficientPrivilegeError, asyncpg.PostgresError,
-               TimeoutError, ConnectionError)
+# "The database is not answering, for now": unreachable or dropped connections (class 08), shutting down or
+# cancelled (57), out of connections or resources (53), serialization conflicts (40), a read-only standby after
+# a failover (25006). The delivery is refused with 503 and Retry-After, and DocuSign's retry will be stored.
+UNAVAILABLE = (OSError, TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+               asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+               asyncpg.TransactionRollbackError, asyncpg.ReadOnlySQLTransactionError)
 
 
 class StoreUnavailable(Exception):
-    """The event could not be stored; nothing was acknowledged."""
+    """The database did not answer; nothing was stored or acknowledged, and a retry may succeed."""
+
+
+class StoreRefused(Exception):
+    """The database answered with an error no retry will change (missing grants, a missing table): the
+    deployment needs an administrator. Nothing was stored or acknowledged."""
 
 
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
@@ -57,11 +72,14 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
 
 
 class WebhookService:
-    def __init__(self, settings: Settings, database: Database, bus: Any = None, *, worker: bool = True,
-                 pool_size: int | None = None) -> None:
+    """Blocking to construct (it reads the HMAC keys, perhaps from DATA_DIR); `async with` starts and stops it."""
+
+    def __init__(self, settings: Settings, database: Database, *, bus: EventBus | None = None,
+                 docusign: DocuSignClients | None = None, worker: bool = True, pool_size: int | None = None) -> None:
         self.settings = settings
         self.database = database
         self.bus = bus
+        self.docusign = docusign
         self.keys = signing_keys(connect_hmac_keys(settings))
         self.max_body = settings.webhook_max_body_bytes
         self.pool_size = pool_size or max(4, settings.db_pool_size)
@@ -73,13 +91,22 @@ class WebhookService:
         self._listener: asyncpg.Connection | None = None
         self._closing = False
 
+    async def __aenter__(self) -> WebhookService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         self.pool = await create_pool(self.database.urls.webhook, self.pool_size)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._notifier(), name="webhook-notifier"))
         if self.worker_enabled:
+            docusign = self.docusign
             self.worker = WebhookWorker(self.pool, bus=self.bus, max_attempts=self.settings.webhook_max_attempts,
-                                        fetch_envelope=fetch_from_docusign)
+                                        fetch_envelope=self._fetch_envelope if docusign is not None else None,
+                                        invalidate=docusign.invalidate if docusign is not None else None)
             self.worker.start()
             self._tasks.append(loop.create_task(self._listen(), name="webhook-listener"))
 
@@ -116,12 +143,26 @@ class WebhookService:
                     row = await conn.fetchrow(STORE_FAILED, *args, failure)
         except UNAVAILABLE as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except asyncpg.PostgresError as exc:
+            raise StoreRefused(f"{type(exc).__name__} (SQLSTATE {exc.sqlstate}): {exc}") from exc
         inserted = bool(row["inserted"])
         if inserted and failure is None:
             if self.worker is not None:
                 self.worker.wake()
             self._notify.set()
         return int(row["id"]), inserted
+
+    async def _fetch_envelope(self, user_id: uuid.UUID, account_id: str, envelope_id: str) -> dict[str, Any]:
+        """DocuSign's envelope, recipients and custom fields included, through its owner's client (with the
+        client layer's retries), as the REST JSON a Connect body would carry."""
+        assert self.docusign is not None
+        try:
+            client = await self.docusign.for_user(user_id)
+        except NotConnected as exc:
+            raise EventError(f"the event does not say the envelope's status and its owner has no DocuSign "
+                             f"connection to fetch it with: {exc}") from None
+        envelope = await client.get_envelope(envelope_id, include="recipients,custom_fields")
+        return client.api_client.sanitize_for_serialization(envelope.value)  # type: ignore[no-any-return]
 
     # --- wake-ups across processes ------------------------------------------------------------------------
     async def _notifier(self) -> None:
@@ -141,7 +182,8 @@ class WebhookService:
 
     async def _listen(self) -> None:
         """LISTEN for other processes' stores and for envelopes the agent recorded; reconnects when dropped."""
-        delay = 0.5
+        reconnects = Backoff(base=0.5, cap=30.0, jitter=0.25)
+        failures = 0
         while not self._closing:
             try:
                 conn = await asyncpg.connect(driver_url(self.database.urls.webhook, "libpq"), timeout=5,
@@ -151,7 +193,7 @@ class WebhookService:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(WAKE_CHANNEL, self._on_notify)
                 await conn.add_listener(REMATCH_CHANNEL, self._on_notify)
-                delay = 0.5
+                failures = 0
                 if self.worker is not None:
                     self.worker.wake()  # whatever was stored while we were not listening
                 while not lost.is_set() and not conn.is_closed():
@@ -170,8 +212,8 @@ class WebhookService:
                     except Exception:  # noqa: BLE001
                         self._listener.terminate()
                 self._listener = None
-            await asyncio.sleep(delay)
-            delay = min(30.0, delay * 2)
+            await asyncio.sleep(reconnects.delay(failures))
+            failures += 1
 
     def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         if self.worker is None:

@@ -8,6 +8,15 @@ ORDER BY next_attempt_at, id
 LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
+# The same columns as CLAIM, for events this worker deferred to ask DocuSign about (and still pending).
+CLAIM_DEFERRED = """
+SELECT id, raw_body, attempts, envelope_id, hashtextextended(coalesce(envelope_id, ''), 0) AS lock_key
+FROM webhook_events
+WHERE id = ANY($1::bigint[]) AND status = 'pending'
+FOR UPDATE SKIP LOCKED
+"""
+# While this worker asks DocuSign about an event, others leave it alone; if the worker dies, it is due again.
+DEFER = "UPDATE webhook_events SET next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1"
 LOCK_ENVELOPE = "SELECT pg_advisory_xact_lock($1)"
 ENVELOPE_FOR_UPDATE = """
 SELECT id, user_id, status, status_changed_at, last_event_at, request_id

@@ -1,0 +1,38 @@
+"""What routes take from the app, as FastAPI dependencies: its runs runtime, database, settings, bus.
+
+Everything lives on `app.state`, set by the lifespan in `api/app.py`, so a test can build any number of apps
+(each against its own database) and nothing opens a connection at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from db.session import Database
+from docusign_agent.settings import Settings
+from runtime.bus import EventBus
+from runtime.runs.process import AgentRuntime
+
+
+def _runtime(request: Request) -> AgentRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.database  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _bus(request: Request) -> EventBus:
+    return request.app.state.bus  # type: ignore[no-any-return]
+
+
+Runtime = Annotated[AgentRuntime, Depends(_runtime)]
+Db = Annotated[Database, Depends(_database)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+Bus = Annotated[EventBus, Depends(_bus)]

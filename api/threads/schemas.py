@@ -1,0 +1,62 @@
+"""Request bodies of `/threads`, as the official SDKs and agent-chat-ui send them (validated by FastAPI)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from db.models.threads import THREAD_STATUSES
+from runtime.runs.schemas import Body, Checkpoint
+
+ThreadStatus = Literal[THREAD_STATUSES]  # type: ignore[valid-type]
+
+
+class ThreadCreate(Body):
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    supersteps: list[dict[str, Any]] | None = None
+    ttl: dict[str, Any] | int | None = None
+
+
+class ThreadPatch(Body):
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl: dict[str, Any] | int | None = None
+
+
+class ThreadSearch(Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    ids: list[str] | None = None
+    status: ThreadStatus | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
+
+
+class ThreadCount(Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: ThreadStatus | None = None
+
+
+class ThreadStateUpdate(Body):
+    values: dict[str, Any] | list[Any] | None = None
+    as_node: str | None = None
+    checkpoint: Checkpoint | None = None
+    checkpoint_id: str | None = None
+
+
+class ThreadStateCheckpoint(Body):
+    checkpoint: Checkpoint
+    subgraphs: bool = False
+
+
+class ThreadHistory(Body):
+    limit: int = Field(default=10, ge=1, le=1000)
+    before: str | Checkpoint | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: Checkpoint | None = None
