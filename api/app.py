@@ -19,14 +19,13 @@ from fastapi import FastAPI
 
 from agent.context import Dependencies, RunContext
 from agent.model import chat_models
-from api import docusign_auth, webhooks
+from api import docusign_auth, v1, webhooks
 from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
 from api.runs import routes as runs_routes
 from api.threads import routes as threads_routes
-from api.v1 import routes as v1_routes
 from db.bootstrap import open_database
 from db.session import Database, DatabaseUrls
 from docusign_agent import __version__
@@ -91,7 +90,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app = FastAPI(title="docusign-agent", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_http_layers(app, settings)  # CORS, body size limits, request ids, JSON logs, /metrics
-    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, v1_routes.router):
+    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, v1.router):
         app.include_router(router)  # the LangGraph API at the root path, and /v1 documents/preferences/keys
     app.include_router(webhooks.router)  # POST /webhooks/docusign, GET /v1/envelopes[/{id}], GET /v1/events
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers

@@ -18,6 +18,9 @@ up; it only posts again when DocuSign has no envelope with that id, so a retry n
 What one call learned besides its answer (the trace token DocuSign support asks for, how many attempts it took,
 the rate-limit headers) comes back with it, as a `DocuSignResult`, or on the `DocuSignError` it raised. Nothing
 about a call is kept on the client, which concurrent tool calls share.
+
+The module is longer than most here because it is the product's whole surface of the SDK in one class: each
+public method is a few typed lines over the shared plumbing (`_call`, `_write_once`, `_cached_read`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,83 @@
+"""`/v1/documents`: the user's uploads, which the agent sends and analyses.
+
+Uploads are PDFs only: stored once with their SHA-256, page count and text (extracted by pypdf in a thread, so
+the event loop never parses a PDF). A Word file is refused with a message saying what to do, not converted:
+doing that faithfully needs LibreOffice or a network service, neither of which is part of this server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+
+from api.auth import CurrentPrincipal
+from api.deps import AppSettings, Db
+from api.errors import ApiError
+from api.params import parse_uuid
+from api.responses import json_response
+from db import documents as documents_repo
+from db.models import Document
+
+router = APIRouter(prefix="/v1", tags=["v1"])
+
+DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword"}
+
+
+def _document_json(row: Document, *, text: bool = False) -> dict[str, Any]:
+    body = {
+        "id": str(row.id), "filename": row.filename, "content_type": row.content_type, "size_bytes": row.size_bytes,
+        "sha256": row.content_hash, "page_count": row.page_count, "status": row.processing_status,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }
+    if text:
+        body["text"] = row.text_content
+    return body
+
+
+@router.post("/documents", status_code=201, summary="Upload a PDF (multipart field `file`)")
+async def upload_document(principal: CurrentPrincipal, db: Db, settings: AppSettings,
+                          file: Annotated[UploadFile, File(description="The PDF")],
+                          filename: Annotated[str | None, Form(max_length=255)] = None) -> Response:
+    name = (filename or file.filename or "document.pdf").strip()[:255] or "document.pdf"
+    limit = settings.max_upload_bytes
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, "payload_too_large", f"file: the upload is larger than {limit} bytes", field="file")
+    if name.lower().endswith((".docx", ".doc")) or (file.content_type or "") in DOCX_TYPES \
+            or content[:2] == b"PK":
+        raise ApiError(415, "unsupported_media_type", "file: Word documents are not accepted; export the document to "
+                       "PDF (File > Save as PDF) and upload the PDF", field="file")
+    try:
+        async with db.user_session(principal.user_id) as session:
+            row = await documents_repo.store(session, principal.user_id, name, content)
+            body = _document_json(row)
+    except documents_repo.DocumentError as exc:
+        raise ApiError(422, "invalid_document", f"file: {exc}", field="file") from None
+    return json_response(body, status_code=201)
+
+
+@router.get("/documents", summary="Your documents, newest first")
+async def list_documents(principal: CurrentPrincipal, db: Db, q: str | None = None, limit: int = 50) -> Response:
+    async with db.user_session(principal.user_id) as session:
+        rows = await documents_repo.list_for_user(session, q, max(1, min(limit, 200)))
+        return json_response([_document_json(r) for r in rows])
+
+
+@router.get("/documents/{document_id}", summary="A document, with its extracted text")
+async def get_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+    async with db.user_session(principal.user_id) as session:
+        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        if row is None:
+            raise ApiError(404, "not_found", "document not found", field="document_id")
+        return json_response(_document_json(row, text=True))
+
+
+@router.delete("/documents/{document_id}", status_code=204, summary="Delete a document")
+async def delete_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+    async with db.user_session(principal.user_id) as session:
+        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        if row is None:
+            raise ApiError(404, "not_found", "document not found", field="document_id")
+        await session.delete(row)
+    return Response(status_code=204)
