@@ -1,8 +1,8 @@
 """The approval gate: irreversible tool calls wait for a person's decision.
 
-The run stops with `interrupt()` in the Agent Inbox shape of the brief; the resume value carries one decision
-per action request: approve (run as proposed), edit (run the edited arguments once they validate), reject
-(tell the model, change nothing). Which calls need approval depends only on the tool and its arguments (and the
+The run stops with `interrupt()` in the Agent Inbox shape (docs/API.md, "Approvals"); the resume value carries
+one decision per action request: approve (run as proposed), edit (run the edited arguments once they validate),
+reject (tell the model, change nothing). Which calls need approval depends only on the tool and its arguments (and the
 user's reminder setting), never on any text a model, document or tool produced.
 """
 
