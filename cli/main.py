@@ -34,17 +34,27 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes; more than one needs REDIS_URL")] = 1,
+    config: Annotated[str | None, typer.Option(help="langgraph.json naming the graphs to serve "
+                                                    "(default: ./langgraph.json, else the agent graph)")] = None,
 ) -> None:
     """Serve the API, webhooks and emulator on one port."""
     from api.app import (
         create_app,  # the server stack: only the commands that serve import it (module docstring)
     )
+    from runtime.runs.graph_config import GraphConfigError, registry_for
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides: dict[str, object] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if config is not None:
+        overrides["langgraph_config"] = Path(config).resolve()  # the workers may start in another directory
     settings = settings_or_exit(**overrides)
+    try:
+        graphs = registry_for(settings.langgraph_config)  # every graph imported before anything starts
+    except GraphConfigError as exc:
+        fail(str(exc), 2)
     urls = prepared(settings)
     out.print(f"docusign-agent on [bold]{settings.base_url}[/] (model: {settings.model_name}"
-              f"{' — the offline model' if settings.model_is_offline else ''})", highlight=False)
+              f"{' — the offline model' if settings.model_is_offline else ''}; graphs: {', '.join(graphs.graph_ids)})",
+              highlight=False)
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets atexit stop the
     # embedded Postgres instead of leaving it running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -68,6 +78,8 @@ def _serve_workers(settings: Settings, urls: DatabaseUrls, workers: int) -> None
     # embedded server, if any, lives as long as this supervising process).
     os.environ.update({"DATABASE_URL": urls.owner, "APP_DATABASE_URL": urls.app, "WEBHOOK_DATABASE_URL": urls.webhook,
                        "HOST": settings.host, "PORT": str(settings.port)})
+    if settings.langgraph_config is not None:
+        os.environ["LANGGRAPH_CONFIG"] = str(settings.langgraph_config)
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
                 log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5)
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=25_000_000, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    langgraph_config: Path | None = Field(
+        default=None,
+        description="langgraph.json naming the graphs to serve. Unset: ./langgraph.json if present, else `agent`.",
+    )
 
     # --- auth ------------------------------------------------------------------------------------------
     auth_jwt_secret: str | None = Field(default=None, description="HS256 secret. Unset: kept in DATA_DIR.")

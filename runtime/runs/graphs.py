@@ -1,7 +1,7 @@
 """Which graphs this server runs: a registry `graph_id -> builder(checkpointer) -> compiled graph`.
 
-The runtime takes any compiled LangGraph graph, so tests can serve a small graph of their own beside the
-product's `agent`. Each graph is the assistant of the same id (the LangGraph server convention, and what
+The runtime takes any compiled LangGraph graph: `serve` fills the registry from langgraph.json
+(`runtime/runs/graph_config.py`), and tests can serve a small graph of their own beside the product's `agent`. Each graph is the assistant of the same id (the LangGraph server convention, and what
 agent-chat-ui's "assistant id: agent" means); the UUID langgraph-api derives for a graph's default assistant is
 accepted as an alias, so clients that saved one keep working.
 """

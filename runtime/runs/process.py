@@ -20,6 +20,7 @@ from db.session import Database
 from docusign_agent.settings import Settings
 from runtime.bus import EventBus
 from runtime.runs.executor import RunExecutor
+from runtime.runs.graph_config import registry_for
 from runtime.runs.graphs import GraphRegistry
 from runtime.runs.service import RunService
 from runtime.runs.worker import RunWorker, WorkerOptions
@@ -55,7 +56,7 @@ async def start_runtime(settings: Settings, database: Database, bus: EventBus, *
     """`context` is what runs of graphs that declare its type as their `context_schema` are given (the agent's
     `RunContext`, carrying this app's dependencies)."""
     options = options or RuntimeOptions()
-    graphs = options.graphs or GraphRegistry()
+    graphs = options.graphs or registry_for(settings.langgraph_config)
     pool = open_pool(database.urls.app, max_size=options.checkpoint_pool_size or settings.db_pool_size)
     await pool.open(wait=True, timeout=30)
     checkpointer = make_checkpointer(pool)
