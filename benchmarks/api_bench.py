@@ -1,202 +1,346 @@
-"""Our server against its peer, `langgraph dev`, serving the same graph in the same run.
+"""Our server against its peers, in one run, on the trivial graph and on the agent.
 
-For each server: time from POST /threads/{id}/runs/stream to the first SSE event and to the end of the turn
-(p50/p99 over sequential turns), then completed turns per second with N concurrent conversations. A turn is
-one user message through the real graph: the offline model over ChatOpenAI, a DocuSign tool call against the
-emulator, and the answer. Both servers use the same Postgres for the app tables; checkpoints go to Postgres for
-ours and to langgraph dev's in-memory store for the peer.
+    uv run python -m benchmarks.api_bench [--quick] [--database-url URL] [--redis-url URL]
+        [--targets ours,ours-redis,ours-redis-x2,langgraph-dev,aegra,inprocess] [--graphs trivial,agent]
+        [--concurrency 1,8,32,128] [--seconds 8] [--repeats 3] [--aegra-bin PATH] [--variant NAME=DIR[:BASE]]
+        [--out results.json]
 
-    uv run python -m benchmarks.api_bench [--database-url URL] [--concurrency 32] [--seconds 20] [--turns 30]
+Every server gets the same load loop: N conversations, each creating its thread and then, until the phase
+ends, POST /threads/{id}/runs/stream with stream_mode ["messages-tuple", "values"] and one user message, read
+to the end over a keep-alive connection. Measured per phase: time to the first SSE body byte and to the end of
+the turn (p50/p99), completed turns per second, and CPU-ms per turn from /proc for the server's process tree,
+for the Postgres backends of its database, and for Redis (when the harness started its own). Phases run
+interleaved (every target at one level before the next level, the order rotated each repeat) and the report
+gives the median of the repeats, with ratios of ours against each peer measured in the same run.
 
-Without --database-url it uses the embedded Postgres in a temporary directory.
+Without --database-url it starts a private Postgres cluster (the machine's binaries, a temp directory, a free
+port: a shared server has too few connection slots for six servers, and others' work would be counted);
+without --redis-url it starts a private `redis-server` on a free port, so its CPU is ours alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
-import socket
+import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-import httpx
+import orjson
 import psycopg
 
-from db.embedded import start_embedded
-from db.urls import with_database
+from benchmarks.loadgen import Connection, HttpError, cpu_ms_between, cpu_ticks, pct, tree
+from benchmarks.targets import OURS, Environment, PrivatePostgres, Target, start_aegra, start_inprocess, start_langgraph_dev, start_ours
+from tests.servers import free_port
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-MESSAGE = "what templates do I have"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+MESSAGES = {"trivial": "what time is it", "agent": "what templates do I have"}
+STREAM_MODE = ["messages-tuple", "values"]
 
 
 @dataclass
-class Server:
-    name: str
-    url: str
-    headers: dict[str, str]
-    proc: subprocess.Popen[bytes]
+class Phase:
+    target: str
+    graph: str
+    concurrency: int
+    repeat: int
+    turns: int
+    errors: int
+    seconds: float
+    turns_per_s: float
+    first_p50: float
+    first_p99: float
+    turn_p50: float
+    turn_p99: float
+    server_cpu_ms: float
+    pg_cpu_ms: float
+    redis_cpu_ms: float
+    loadgen_cpu_ms: float
 
 
-def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 120, path: str = "/ok") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server at {url} exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not start")
+class Meter:
+    """CPU of a target's processes, its Postgres backends and Redis over one phase."""
+
+    def __init__(self, admin: psycopg.Connection[Any], target: Target, redis_pid: int | None) -> None:
+        self.admin, self.target, self.redis_pid = admin, target, redis_pid
+
+    def _backends(self) -> list[int]:
+        if self.target.database is None:
+            return []
+        rows = self.admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.target.database,))
+        return [r[0] for r in rows]
+
+    def snapshot(self) -> tuple[dict[int, int], dict[int, int], dict[int, int], float]:
+        return (cpu_ticks(tree(self.target.roots())), cpu_ticks(self._backends()),
+                cpu_ticks([self.redis_pid] if self.redis_pid else []), time.process_time())
 
 
-def start_servers(database_url: str, data_dir: Path, workers: int = 1, redis_url: str | None = None,
-                  extra: list[subprocess.Popen[bytes]] | None = None) -> list[Server]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-           "LANGSMITH_TRACING": "false", "LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    ours_env = dict(env)
-    if workers > 1:
-        # Several processes share runs through Redis and need one emulator served apart.
-        if not redis_url:
-            raise SystemExit("--workers > 1 needs --redis-url")
-        emulator_port = free_port()
-        emulator = subprocess.Popen([BIN / "docusign-agent", "emulator", "--port", str(emulator_port)], env=env,
-                                    cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        (extra if extra is not None else []).append(emulator)
-        wait_ok(f"http://127.0.0.1:{emulator_port}/_emulator", emulator, path="/config")
-        ours_env.update({"REDIS_URL": redis_url,
-                         "DOCUSIGN_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}/_emulator"})
-    subprocess.run([BIN / "docusign-agent", "migrate"], env=env, check=True, cwd=data_dir, capture_output=True)
-    token = subprocess.run([BIN / "docusign-agent", "token", "--user", "bench@example.com"], env=env, check=True,
-                           cwd=data_dir, capture_output=True, text=True).stdout.strip()
-    ours_port, peer_port = free_port(), free_port()
-    ours = subprocess.Popen([BIN / "docusign-agent", "serve", "--port", str(ours_port), "--workers", str(workers)],
-                            env=ours_env, cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peer = subprocess.Popen([BIN / "langgraph", "dev", "--port", str(peer_port), "--no-browser", "--no-reload"],
-                            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    name = "docusign-agent serve" + (f" x{workers}" if workers > 1 else "")
-    servers = [Server(name, f"http://127.0.0.1:{ours_port}", {"Authorization": f"Bearer {token}"}, ours),
-               Server("langgraph dev (peer)", f"http://127.0.0.1:{peer_port}", {}, peer)]
-    for server in servers:
-        wait_ok(server.url, server.proc)
-    return servers
+async def http_phase(target: Target, graph: str, concurrency: int, seconds: float) -> tuple[list[Any], int, float]:
+    conns = [Connection("127.0.0.1", target.port, target.headers) for _ in range(concurrency)]
+    threads = await asyncio.gather(*(c.json("POST", "/threads", {}) for c in conns))
+    body = {"assistant_id": graph, "input": {"messages": [{"role": "user", "content": MESSAGES[graph]}]},
+            "stream_mode": STREAM_MODE, **target.body}
+    turns: list[Any] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
 
+    async def conversation(conn: Connection, thread_id: str) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            try:
+                turns.append(await conn.stream(f"/threads/{thread_id}/runs/stream", body))
+            except (HttpError, OSError, ValueError) as exc:
+                errors += 1
+                if errors <= 3:
+                    print(f"  {target.name} {graph}: {exc}")
+                conn.close()
+                await asyncio.sleep(0.05)
 
-async def turn(client: httpx.AsyncClient, server: Server, thread_id: str) -> tuple[float, float]:
-    body = {"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": MESSAGE}]},
-            "stream_mode": ["values"]}
     start = time.perf_counter()
-    first = None
-    async with client.stream("POST", f"{server.url}/threads/{thread_id}/runs/stream", json=body,
-                             headers=server.headers) as response:
-        response.raise_for_status()
-        async for line in response.aiter_lines():
-            if first is None and line.startswith("event:"):
-                first = time.perf_counter() - start
-            if line.startswith("event: error"):
-                raise RuntimeError(f"{server.name} streamed an error")
-    return first or 0.0, time.perf_counter() - start
+    await asyncio.gather(*(conversation(c, t["thread_id"]) for c, t in zip(conns, threads, strict=True)))
+    elapsed = time.perf_counter() - start
+    for conn in conns:
+        conn.close()
+    return turns, errors, elapsed
 
 
-async def new_thread(client: httpx.AsyncClient, server: Server) -> str:
-    response = await client.post(f"{server.url}/threads", json={}, headers=server.headers)
-    response.raise_for_status()
-    return str(response.json()["thread_id"])
+def inprocess_phase(target: Target, graph: str, concurrency: int, seconds: float) -> tuple[list[Any], int, float]:
+    proc = target.procs[0]
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(orjson.dumps({"graph": graph, "concurrency": concurrency, "seconds": seconds,
+                                   "message": MESSAGES[graph]}) + b"\n")
+    proc.stdin.flush()
+    result = orjson.loads(proc.stdout.readline())
+    from benchmarks.loadgen import Turn
+
+    turns = [Turn(f, t, 0) for f, t in zip(result["firsts"], result["totals"], strict=True)]
+    return turns, result["errors"], result["elapsed"]
 
 
-async def latency(server: Server, turns: int) -> tuple[list[float], list[float]]:
-    async with httpx.AsyncClient(timeout=60) as client:
-        thread = await new_thread(client, server)
-        await turn(client, server, thread)  # warm up: provisioning, first imports
-        firsts, totals = [], []
-        for _ in range(turns):
-            first, total = await turn(client, server, await new_thread(client, server))
-            firsts.append(first)
-            totals.append(total)
-    return firsts, totals
+async def run_phase(meter: Meter, graph: str, concurrency: int, seconds: float, repeat: int) -> Phase:
+    target = meter.target
+    before = meter.snapshot()
+    if target.kind == "inprocess":
+        turns, errors, elapsed = await asyncio.to_thread(inprocess_phase, target, graph, concurrency, seconds)
+    else:
+        turns, errors, elapsed = await http_phase(target, graph, concurrency, seconds)
+    after = meter.snapshot()
+    n = max(len(turns), 1)
+    return Phase(
+        target=target.name, graph=graph, concurrency=concurrency, repeat=repeat, turns=len(turns), errors=errors,
+        seconds=elapsed, turns_per_s=len(turns) / elapsed,
+        first_p50=pct([t.first_byte for t in turns], 0.5), first_p99=pct([t.first_byte for t in turns], 0.99),
+        turn_p50=pct([t.total for t in turns], 0.5), turn_p99=pct([t.total for t in turns], 0.99),
+        server_cpu_ms=cpu_ms_between(before[0], after[0]) / n, pg_cpu_ms=cpu_ms_between(before[1], after[1]) / n,
+        redis_cpu_ms=cpu_ms_between(before[2], after[2]) / n, loadgen_cpu_ms=(after[3] - before[3]) * 1000 / n,
+    )
 
 
-async def throughput(server: Server, concurrency: int, seconds: float) -> float:
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        threads = [await new_thread(client, server) for _ in range(concurrency)]
-        deadline = time.perf_counter() + seconds
-        done = 0
+# --- report -----------------------------------------------------------------------------------------------------
 
-        async def conversation(thread: str) -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                await turn(client, server, thread)
-                done += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(conversation(t) for t in threads))
-        return done / (time.perf_counter() - start)
+METRICS = ("turns_per_s", "first_p50", "first_p99", "turn_p50", "turn_p99", "server_cpu_ms", "pg_cpu_ms",
+           "redis_cpu_ms", "loadgen_cpu_ms")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+def medians(phases: list[Phase]) -> dict[tuple[str, str, int], dict[str, float]]:
+    grouped: dict[tuple[str, str, int], list[Phase]] = {}
+    for phase in phases:
+        grouped.setdefault((phase.target, phase.graph, phase.concurrency), []).append(phase)
+    return {key: {m: statistics.median(getattr(p, m) for p in group) for m in METRICS} |
+            {"errors": sum(p.errors for p in group), "repeats": len(group)} for key, group in grouped.items()}
+
+
+def report(phases: list[Phase], targets: list[str], graphs: list[str], levels: list[int],
+           variants: dict[str, str] | None = None) -> str:
+    table = medians(phases)
+    out = []
+    for graph in graphs:
+        out.append(f"\n### {graph} graph (medians of {max((v['repeats'] for v in table.values()), default=0):.0f})\n")
+        out.append("| target | conc. | turns/s | first byte p50 | p99 | turn p50 | p99 | server CPU-ms/turn | "
+                   "Postgres | Redis | errors |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for level in levels:
+            for name in targets:
+                row = table.get((name, graph, level))
+                if row is None:
+                    continue
+                out.append(f"| {name} | {level} | {row['turns_per_s']:.1f} | {row['first_p50']:.1f} ms | "
+                           f"{row['first_p99']:.1f} ms | {row['turn_p50']:.1f} ms | {row['turn_p99']:.1f} ms | "
+                           f"{row['server_cpu_ms']:.1f} | {row['pg_cpu_ms']:.1f} | {row['redis_cpu_ms']:.1f} | "
+                           f"{row['errors']:.0f} |")
+        ours = [t for t in targets if t not in ("langgraph-dev", "aegra", "inprocess") and t not in (variants or {})]
+        peers = [t for t in targets if t in ("langgraph-dev", "aegra", "inprocess")]
+        if ours and peers:
+            out.append("\nRatios, ours / peer (turns/s; server+Postgres+Redis CPU per turn):\n")
+            out.append("| ours | peer | " + " | ".join(f"turns/s @{lv}" for lv in levels) + " | CPU/turn @32 |")
+            out.append("| --- | --- |" + " ---: |" * (len(levels) + 1))
+            for mine in ours:
+                for peer in peers:
+                    cells = []
+                    for level in levels:
+                        a, b = table.get((mine, graph, level)), table.get((peer, graph, level))
+                        cells.append(f"{a['turns_per_s'] / b['turns_per_s']:.2f}x" if a and b and b["turns_per_s"]
+                                     else "–")
+                    a, b = table.get((mine, graph, 32)), table.get((peer, graph, 32))
+                    cpu = "–"
+                    if a and b:
+                        total_b = b["server_cpu_ms"] + b["pg_cpu_ms"] + b["redis_cpu_ms"]
+                        if total_b:
+                            cpu = f"{(a['server_cpu_ms'] + a['pg_cpu_ms'] + a['redis_cpu_ms']) / total_b:.2f}x"
+                    if any(c != "–" for c in cells):
+                        out.append(f"| {mine} | {peer} | " + " | ".join(cells) + f" | {cpu} |")
+    if variants:
+        out.append("\n### variants against their baseline (same run; turns/s ratio, CPU-ms per turn)\n")
+        out.append("| variant | graph | conc. | turns/s | vs base | first byte p50 | server CPU-ms/turn | vs base | "
+                   "Postgres | Redis |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, base in variants.items():
+            for graph in graphs:
+                for level in levels:
+                    a, b = table.get((name, graph, level)), table.get((base, graph, level))
+                    if not a or not b:
+                        continue
+                    out.append(f"| {name} | {graph} | {level} | {a['turns_per_s']:.1f} | "
+                               f"{a['turns_per_s'] / b['turns_per_s']:.2f}x | {a['first_p50']:.1f} ms "
+                               f"({b['first_p50']:.1f}) | {a['server_cpu_ms']:.1f} | "
+                               f"{a['server_cpu_ms'] - b['server_cpu_ms']:+.1f} | {a['pg_cpu_ms']:.1f} "
+                               f"({b['pg_cpu_ms'] - a['pg_cpu_ms']:+.1f}) | {a['redis_cpu_ms']:.1f} |")
+    return "\n".join(out)
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+
+
+def start_redis(workdir: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--databases", "64"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            redis.Redis(port=port).ping()
+            return f"redis://127.0.0.1:{port}/0", proc
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def start_target(env: Environment, spec: str) -> Target:
+    if spec in OURS:
+        return start_ours(env, spec, spec)
+    if spec == "langgraph-dev":
+        return start_langgraph_dev(env)
+    if spec == "aegra":
+        return start_aegra(env)
+    if spec == "inprocess":
+        return start_inprocess(env)
+    raise SystemExit(f"unknown target {spec!r}")
+
+
+def start_variant(env: Environment, spec: str) -> Target:
+    """NAME=DIR[:BASE][?durability=MODE]: `serve` from the source tree DIR, configured like BASE (ours-redis)."""
+    name, _, rest = spec.partition("=")
+    rest, _, query = rest.partition("?")
+    src, _, base = rest.partition(":")
+    body = dict(part.split("=", 1) for part in query.split("&") if part)
+    target = start_ours(env, name, base or "ours-redis", src=Path(src).resolve() if src else
+                        Path(__file__).resolve().parents[1], body=body)
+    target.base = base or "ours-redis"
+    return target
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--turns", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=1, help="our server's processes (more than one: Redis)")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="admin URL of a Postgres (default: a private cluster in a temp dir)")
+    parser.add_argument("--redis-url", help="a Redis for the Redis targets (default: a private redis-server)")
+    parser.add_argument("--targets", default="ours,ours-redis,ours-redis-x2,langgraph-dev,aegra,inprocess")
+    parser.add_argument("--graphs", default="trivial,agent")
+    parser.add_argument("--concurrency", default="1,8,32,128")
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--aegra-bin", default="/work/peers/aegra/bin/aegra",
+                        help="`aegra` installed outside the repo (skipped when missing)")
+    parser.add_argument("--variant", action="append", default=[], help="NAME=DIR[:BASE][?durability=MODE]")
+    parser.add_argument("--quick", action="store_true", help="smoke check: 1 repeat, 2 s phases, levels 1 and 8")
+    parser.add_argument("--out", help="write every phase as JSON here")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="dsa-bench-"))
-    admin = args.database_url or start_embedded(workdir / "pg", "postgres")
-    name = f"dsa_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    servers: list[Server] = []
+    if args.quick:
+        args.repeats, args.seconds, args.concurrency = 1, 2.0, "1,8"
+    levels = [int(x) for x in args.concurrency.split(",")]
+    graphs = args.graphs.split(",")
+    workdir = Path(tempfile.mkdtemp(prefix="dsa-api-bench-"))
+    print(f"work directory (server logs): {workdir}")
     helpers: list[subprocess.Popen[bytes]] = []
+    redis_url, redis_pid = args.redis_url, None
+    if redis_url is None and (private := start_redis(workdir)):
+        redis_url, redis_pid = private[0], private[1].pid
+        helpers.append(private[1])
+    postgres = None
+    if args.database_url:
+        admin = args.database_url
+    else:
+        postgres = PrivatePostgres(workdir)
+        admin = postgres.url
+    aegra = Path(args.aegra_bin) if args.aegra_bin and Path(args.aegra_bin).exists() else None
+    env = Environment(admin_url=admin, redis_url=redis_url, workdir=workdir, aegra_bin=aegra)
+    wanted = args.targets.split(",")
+    if "aegra" in wanted and aegra is None:
+        print(f"aegra: not installed at {args.aegra_bin}; skipped (see docs/BENCHMARKS.md to install it)")
+        wanted.remove("aegra")
+    if redis_url is None:
+        wanted = [t for t in wanted if not OURS.get(t, (0, False))[1]]
+        print("no Redis: the Redis targets are skipped")
+    targets: list[Target] = []
+    phases: list[Phase] = []
     try:
-        servers = start_servers(with_database(admin, name), workdir, args.workers, args.redis_url, helpers)
-        rows = []
-        for server in servers:
-            firsts, totals = await latency(server, args.turns)
-            rate = await throughput(server, args.concurrency, args.seconds)
-            rows.append((server.name, pct(firsts, 0.5), pct(firsts, 0.99), statistics.median(totals) * 1000, rate))
-        print(f"{'server':26s} {'first event p50':>16s} {'p99':>8s} {'turn p50':>10s} {'turns/s @' + str(args.concurrency):>12s}")
-        for row in rows:
-            print(f"{row[0]:26s} {row[1]:13.1f} ms {row[2]:5.1f} ms {row[3]:7.1f} ms {row[4]:12.1f}")
-        ours, peer = rows
-        print(f"ratios ours/peer: first event {ours[1] / peer[1]:.3f}x, throughput {ours[4] / peer[4]:.2f}x")
-    finally:
-        for proc in [s.proc for s in servers] + helpers:
-            proc.terminate()
-        for proc in helpers:
-            proc.wait(20)
-        for server in servers:
-            server.proc.terminate()
-        for server in servers:
-            try:
-                server.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+        for spec in wanted:
+            print(f"starting {spec} ...", flush=True)
+            targets.append(start_target(env, spec))
+        for spec in args.variant:
+            targets.append(start_variant(env, spec))
+            print(f"started variant {targets[-1].name}", flush=True)
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            meters = [Meter(conn, t, redis_pid if t.uses_redis else None) for t in targets]
+            for meter in meters:  # warm up: imports, first profile, DocuSign provisioning
+                for graph in graphs:
+                    if graph in meter.target.graphs:
+                        await run_phase(meter, graph, 2, 1.5, 0)
+            for repeat in range(1, args.repeats + 1):
+                order = meters[repeat - 1:] + meters[:repeat - 1]  # rotate who goes first
+                for graph in graphs:
+                    for level in levels:
+                        for meter in order:
+                            if graph not in meter.target.graphs:
+                                continue
+                            phase = await run_phase(meter, graph, level, args.seconds, repeat)
+                            phases.append(phase)
+                            print(f"  r{repeat} {graph:7s} c={level:<3d} {phase.target:16s} "
+                                  f"{phase.turns_per_s:6.1f} turns/s  first p50 {phase.first_p50:7.1f} ms  "
+                                  f"cpu {phase.server_cpu_ms:5.1f}+{phase.pg_cpu_ms:4.1f}+{phase.redis_cpu_ms:4.1f} "
+                                  f"ms/turn  errors {phase.errors}", flush=True)
+        names = [t.name for t in targets]
+        variants = {t.name: t.base for t in targets if t.base}
+        print(report(phases, names, graphs, levels, variants))
+        if args.out:
+            Path(args.out).write_bytes(orjson.dumps([asdict(p) for p in phases], option=orjson.OPT_INDENT_2))
+    finally:
+        for target in targets:
+            target.stop()
+        for proc in helpers:
+            proc.terminate()
+        env.drop()
+        if postgres is not None:
+            postgres.stop()
 
 
 if __name__ == "__main__":
