@@ -8,13 +8,16 @@ user's reminder setting), never on any text a model, document or tool produced.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError
 
-from tools.base import ToolSpec, validate
+from tools.base import ToolSpec, check, validate
+from tools.context import ToolContext
 from tools.registry import BY_NAME
 from tools.results import ToolFailure, dumps
 
@@ -47,32 +50,106 @@ def pending_approvals(message: AIMessage, *, confirm_reminders: bool) -> list[di
     return calls
 
 
-def request_payload(calls: list[dict[str, Any]]) -> dict[str, Any]:
+async def checked(calls: list[dict[str, Any]], ctx: ToolContext) -> tuple[list[tuple[dict[str, Any], dict[str, str]]],
+                                                                           list[ToolMessage]]:
+    """Split calls into those a person may decide on (with the facts for their description) and those that can
+    only fail, which are answered at once with the error so the model can fix them and nobody is asked."""
+    askable: list[tuple[dict[str, Any], dict[str, str]]] = []
+    failed: list[ToolMessage] = []
+    for call in calls:
+        try:
+            facts = await check(BY_NAME[call["name"]], call["args"], ctx)
+        except ToolFailure as exc:
+            payload = {**exc.payload(), "message": f"{exc.message} Nothing was done and nobody was asked to approve it."}
+            failed.append(ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"], status="error"))
+            continue
+        askable.append((call, facts))
+    return askable, failed
+
+
+def request_payload(calls: list[tuple[dict[str, Any], dict[str, str]]]) -> dict[str, Any]:
     return {
         "action_requests": [
-            {"name": c["name"], "args": c["args"], "description": describe(BY_NAME[c["name"]], c["args"])} for c in calls
+            {"name": c["name"], "args": c["args"], "description": describe(c["name"], c["args"], facts)}
+            for c, facts in calls
         ],
         "review_configs": [
-            {"action_name": c["name"], "allowed_decisions": ["approve", "edit", "reject"]} for c in calls
+            {"action_name": c["name"], "allowed_decisions": ["approve", "edit", "reject"]} for c, _ in calls
         ],
     }
 
 
-def describe(spec: ToolSpec, args: dict[str, Any]) -> str:
-    what = {
-        "send_document": "Send document {document} for signature",
-        "send_template": "Send template {template} for signature",
-        "send_draft": "Send draft envelope {envelope_id}",
-        "void_envelope": "Void envelope {envelope_id} (reason: {reason})",
-        "correct_recipient": "Correct recipient {recipient} on envelope {envelope_id}",
-        "remind_recipients": "Remind the open recipients of envelope {envelope_id}",
-        "bulk_send": "Bulk send template {template}",
-    }.get(spec.name)
-    try:
-        head = what.format(**args) if what else spec.name
-    except (KeyError, IndexError):
-        head = spec.name
-    return f"{head}. Review the arguments, then approve, edit or reject."
+def _person(p: Any) -> str:
+    if not isinstance(p, dict):
+        return str(p)
+    name, email = str(p.get("name") or "").strip(), str(p.get("email") or "").strip()
+    return f"{name} <{email}>" if name and email else name or email
+
+
+def _people(items: Any) -> str:
+    names = [_person(p) for p in items or []]
+    if len(names) <= 1:
+        return names[0] if names else "nobody"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def describe(name: str, args: dict[str, Any], facts: dict[str, str] | None = None) -> str:
+    """The action in plain words, as a person reviews it: what, to whom, copied to whom, with which subject.
+    `*...*` marks the document or template (Markdown emphasis)."""
+    facts = facts or {}
+    cc = f", CC {_people(args['cc'])}" if args.get("cc") else ""
+    subject = facts.get("subject") or args.get("email_subject")
+    about = f", subject “{subject}”" if subject else ""
+    if name == "send_template":
+        head = f"Send *{facts.get('template') or args.get('template')}* to {_people(args.get('recipients'))}{cc}{about}"
+    elif name == "send_document":
+        head = (f"Send *{facts.get('document') or args.get('document')}* for signature to "
+                f"{_people(args.get('signers'))}{cc}{about}")
+    elif name == "send_draft":
+        head = f"Send the draft envelope {args.get('envelope_id')} to its recipients"
+    elif name == "void_envelope":
+        head = f"Void envelope {args.get('envelope_id')}, telling the recipients “{args.get('reason')}”"
+    elif name == "correct_recipient":
+        changes = [f"{k} to {args[k]}" for k in ("name", "email") if args.get(k)]
+        head = (f"Correct recipient {args.get('recipient')} on envelope {args.get('envelope_id')}: change "
+                + " and ".join(changes))
+    elif name == "remind_recipients":
+        head = f"Email a reminder to the recipients of envelope {args.get('envelope_id')} who have not signed yet"
+    elif name == "bulk_send":
+        count = facts.get("count") or str(len(args.get("rows") or []))
+        people = f" ({facts['people']})" if facts.get("people") else ""
+        batch = f", batch “{args['batch_name']}”" if args.get("batch_name") else ""
+        head = f"Bulk send *{facts.get('template') or args.get('template')}* to {count} recipients{people}{batch}"
+    else:
+        head = name.replace("_", " ").capitalize()
+    return head + "."
+
+
+def coerce_json_text(spec: ToolSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """Edited arguments as some clients send them (agent-chat-ui edits every value as text): a list or object
+    argument that arrives as JSON text is parsed before validation, so the person's edit is what gets validated."""
+    structured = _structured_fields(spec.args_schema)
+    out = dict(args)
+    for key, value in args.items():
+        if key in structured and isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                continue  # validation names the field and says what is wrong
+            if isinstance(parsed, list | dict):
+                out[key] = parsed
+    return out
+
+
+@lru_cache(maxsize=64)
+def _structured_fields(schema: type[BaseModel]) -> frozenset[str]:
+    def structured(prop: dict[str, Any]) -> bool:
+        if prop.get("type") in ("array", "object") or "$ref" in prop:
+            return True
+        return any(structured(option) for option in prop.get("anyOf", []) + prop.get("allOf", []))
+
+    properties = schema.model_json_schema().get("properties", {})
+    return frozenset(name for name, prop in properties.items() if structured(prop))
 
 
 def parse_decisions(value: Any, expected: int) -> list[Decision]:
@@ -87,7 +164,7 @@ def parse_decisions(value: Any, expected: int) -> list[Decision]:
     return decisions
 
 
-def ask(calls: list[dict[str, Any]]) -> list[Decision]:
+def ask(calls: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Decision]:
     """Interrupt until the resume value is a valid set of decisions.
 
     A malformed resume must change nothing and leave the thread usable, so instead of failing the run (which
@@ -128,6 +205,7 @@ def apply_decisions(
                 failure = ToolFailure("invalid_edit", f"The edit changed the action from {call['name']} to "
                                       f"{action.name}, which is not allowed; nothing was done.")
             else:
+                action.args = coerce_json_text(spec, action.args)
                 try:
                     validate(spec, action.args)
                 except ToolFailure as exc:

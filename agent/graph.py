@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
 
-from agent.approval import apply_decisions, ask, pending_approvals
+from agent.approval import apply_decisions, ask, checked, pending_approvals
 from agent.context import Dependencies, RunContext, tool_context
 from agent.prompts import system_prompt
 from agent.standalone import shared_dependencies
@@ -28,7 +28,7 @@ from tools.base import as_langchain_tool, execute
 from tools.common import preferences
 from tools.context import ToolContext
 from tools.registry import ALL, BY_NAME
-from tools.results import dumps
+from tools.results import dumps, redact
 
 
 async def dependencies(runtime: Runtime[RunContext] | None) -> Dependencies:
@@ -84,18 +84,31 @@ async def gate(state: AgentState, config: RunnableConfig, runtime: Runtime[RunCo
     calls = pending_approvals(message, confirm_reminders=confirm_reminders(state))
     if not calls:
         return {}
-    decisions = ask(calls)  # interrupts the run until a person decides
-    updated, replies, approved, rejected = apply_decisions(message, calls, decisions)
-    if rejected:
-        async with ctx.database.user_session(ctx.user_id) as session:
-            for call, decision in rejected:
-                await audit.start(
-                    session, user_id=ctx.user_id, actor="user", operation=call["name"], arguments=call["args"],
-                    status="rejected", thread_id=ctx.thread_id, run_id=ctx.run_id, tool_call_id=call["id"],
-                    envelope_id=call["args"].get("envelope_id") if isinstance(call["args"].get("envelope_id"), str) else None,
-                )
+    # A call that can only fail (bad arguments, unknown template or document) is answered with its error and
+    # never shown to a person; the model gets the error and can correct itself.
+    askable, failed = await checked(calls, ctx)
+    decisions = ask(askable) if askable else []  # interrupts the run until a person decides
+    asked = [call for call, _ in askable]
+    updated, replies, approved, rejected = apply_decisions(message, asked, decisions)
+    refused = {m.tool_call_id: m for m in failed}
+    async with ctx.database.user_session(ctx.user_id) as session:
+        # Written once the decisions are in: code before interrupt() runs again when the run resumes.
+        for call in calls:
+            if call["id"] in refused:
+                await _audit(session, ctx, call, actor="agent", status="failed")
+        for call, _ in rejected:
+            await _audit(session, ctx, call, actor="user", status="rejected")
     messages: list[Any] = [updated] if updated is not None else []
-    return {"messages": [*messages, *replies], "approved": approved}
+    return {"messages": [*messages, *failed, *replies], "approved": approved}
+
+
+async def _audit(session: Any, ctx: ToolContext, call: dict[str, Any], *, actor: str, status: str) -> None:
+    envelope_id = call["args"].get("envelope_id")
+    await audit.start(
+        session, user_id=ctx.user_id, actor=actor, operation=call["name"], arguments=redact(call["args"]),
+        status=status, thread_id=ctx.thread_id, run_id=ctx.run_id, tool_call_id=call["id"],
+        envelope_id=envelope_id if isinstance(envelope_id, str) else None,
+    )
 
 
 async def run_tools(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:

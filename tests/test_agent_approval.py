@@ -201,3 +201,51 @@ async def test_audit_rows_for_approved_and_failed_calls(chat: Chat) -> None:
     assert (last.operation, last.status, last.error_code) == ("void_envelope", "failed", "invalid_argument")
     assert truth(chat, envelope_id)["status"] == "sent"
     assert json.dumps(last.arguments)
+
+
+async def test_approval_describes_the_action_in_plain_words(chat: Chat) -> None:
+    state = await chat.say("send the NDA template to Bob Stone bob@example.com, cc legal@example.com")
+    [request] = interrupts(state)[0]["action_requests"]
+    assert request["description"] == ("Send *Mutual NDA* to Bob Stone <bob@example.com>, CC Legal <legal@example.com>, "
+                                      "subject “Please sign the Mutual Non-Disclosure Agreement”.")
+    await chat.upload("msa.pdf", CONTRACT_LINES)
+    state = await chat.new_thread().say("send msa.pdf to Ann Lee ann@example.com and Bo Park bo@example.com")
+    [request] = interrupts(state)[0]["action_requests"]
+    assert request["description"] == ("Send *msa.pdf* for signature to Ann Lee <ann@example.com> and Bo Park "
+                                      "<bo@example.com>, subject “Please sign: msa.pdf”.")
+
+
+@pytest.mark.parametrize(("request_text", "error"), [
+    ("send the Bogus template to bob@example.com", "unknown_template"),
+    ("send missing-file.pdf to Bob Smith bob@example.com", "unknown_document"),
+])
+async def test_a_call_that_can_only_fail_is_never_put_to_a_person(chat: Chat, request_text: str, error: str) -> None:
+    state = await chat.say(request_text)
+    assert not interrupts(state)
+    name, payload = tool_results(state)[-1]
+    assert payload["error"] == error and "nobody was asked to approve it" in payload["message"]
+    assert "envelopes" not in payload
+    state = await chat.say("list my envelopes")
+    assert tool_results(state)[-1][1]["envelopes"] == []  # nothing reached DocuSign
+    rows = await audit_rows(chat)
+    assert [(r.operation, r.status, r.actor) for r in rows if r.operation == name] == [(name, "failed", "agent")]
+
+
+async def test_edit_with_list_arguments_as_json_text(chat: Chat) -> None:
+    """agent-chat-ui edits every argument as text: lists and objects arrive as JSON strings."""
+    state = await chat.say("send the NDA template to Bob Stone bob@example.com")
+    args = interrupts(state)[0]["action_requests"][0]["args"]
+    edited = {**args, "recipients": json.dumps([{"name": "Bob Stone", "email": "bob.stone@example.org"}]),
+              "cc": json.dumps([{"name": "Legal", "email": "legal@example.org"}])}
+    state = await chat.resume({"type": "edit", "edited_action": {"name": "send_template", "args": edited}})
+    payload = tool_results(state)[-1][1]
+    assert "error" not in payload, payload
+    env = truth(chat, payload["envelope_id"])
+    assert [r["email"] for r in env["recipients"]] == ["bob.stone@example.org", "legal@example.org"]
+    # JSON text that is not valid JSON is named in the refusal, and nothing is sent
+    state = await chat.say("send the NDA template to Carol Jones carol@example.com")
+    args = interrupts(state)[0]["action_requests"][0]["args"]
+    state = await chat.resume({"type": "edit", "edited_action": {"name": "send_template",
+                                                                  "args": {**args, "recipients": "[{oops"}}})
+    payload = tool_results(state)[-1][1]
+    assert payload["error"] == "invalid_edit" and "recipients" in payload["message"]

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Approval = Literal["never", "always", "unless_draft", "reminder"]
 Runner = Callable[[ToolContext, Any], Awaitable[dict[str, Any]]]
+# Checks a call can pass before a person is asked to approve it (the template exists, the document is uploaded);
+# raises ToolFailure when the call could only fail, else returns facts for the approval's description.
+Precheck = Callable[[ToolContext, Any], Awaitable[dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class ToolSpec:
     run: Runner
     approval: Approval = "never"
     docusign_call: str = ""
+    precheck: Precheck | None = None
 
     def needs_approval(self, args: dict[str, Any], *, confirm_reminders: bool = True) -> bool:
         if self.approval == "always":
@@ -63,6 +67,18 @@ def validate(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
         return spec.args_schema.model_validate(args)
     except ValidationError as exc:
         raise validation_failure(exc) from None
+
+
+async def check(spec: ToolSpec, args: dict[str, Any], ctx: ToolContext) -> dict[str, str]:
+    """Before asking a person: validate the arguments and run the tool's precheck. Raises ToolFailure (a DocuSign
+    error becomes one too) when the call can only fail; returns the precheck's facts otherwise."""
+    parsed = validate(spec, args)
+    if spec.precheck is None:
+        return {}
+    try:
+        return await spec.precheck(ctx, parsed)
+    except Exception as exc:  # noqa: BLE001 - the same sentences the tool itself would give
+        raise _failure_from(exc) from None
 
 
 def _failure_from(exc: Exception) -> ToolFailure:

@@ -49,6 +49,16 @@ def parse_rows(args: BulkSendArgs) -> list[BulkRow]:
     return rows
 
 
+async def check_bulk_send(ctx: ToolContext, args: BulkSendArgs) -> dict[str, str]:
+    """Before approval: the rows parse and the template has a signer role to fill."""
+    rows = parse_rows(args)
+    template = await resolve_template(await docusign(ctx), args.template)
+    if not (template.recipients and template.recipients.signers):
+        raise ToolFailure("invalid_template", f"template “{template.name}” has no signer role to fill.")
+    return {"template": template.name, "count": str(len(rows)),
+            "people": ", ".join(f"{r.name} <{r.email}>" for r in rows[:3]) + ("…" if len(rows) > 3 else "")}
+
+
 async def bulk_send(ctx: ToolContext, args: BulkSendArgs) -> dict[str, Any]:
     rows = parse_rows(args)
     client = await docusign(ctx)
@@ -129,7 +139,8 @@ async def get_bulk_send_status(ctx: ToolContext, args: BulkStatusArgs) -> dict[s
 
 SPECS = [
     ToolSpec("bulk_send", "Send one template to many recipients (rows or CSV), tracked as a batch.", BulkSendArgs,
-             bulk_send, approval="always", docusign_call="POST bulk_send_lists, POST bulk_send_lists/{id}/send"),
+             bulk_send, approval="always", docusign_call="POST bulk_send_lists, POST bulk_send_lists/{id}/send",
+             precheck=check_bulk_send),
     ToolSpec("get_bulk_send_status", "Progress of a bulk send batch by id or name.", BulkStatusArgs,
              get_bulk_send_status, docusign_call="GET bulk_send_batch/{id}"),
 ]

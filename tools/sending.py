@@ -90,12 +90,17 @@ async def _created(ctx: ToolContext, client: DocuSignClient, created: DocuSignRe
                         "recipients": recipients}, _trace_token=created.trace_token)
 
 
-async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, Any]:
+async def _document(ctx: ToolContext, ref: str) -> Any:
     async with ctx.database.user_session(ctx.user_id) as session:
-        doc = await documents_repo.find(session, args.document)
+        doc = await documents_repo.find(session, ref)
     if doc is None or not doc.content:
-        raise ToolFailure("unknown_document", f"document: no uploaded document matches {args.document!r}; "
+        raise ToolFailure("unknown_document", f"document: no uploaded document matches {ref!r}; "
                           "upload it first or use list_my_documents.", field="document")
+    return doc
+
+
+async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, Any]:
+    doc = await _document(ctx, args.document)
     orders = await _routing(ctx, [s.routing_order for s in args.signers])
     signers, recipients = [], []
     for i, (s, order) in enumerate(zip(args.signers, orders, strict=True)):
@@ -112,7 +117,7 @@ async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, A
         ccs.append(CarbonCopy(email=str(c.email), name=c.name, recipient_id=rid, routing_order=str(max(orders) + 1)))
         recipients.append({"recipientId": rid, "type": "carbon_copy", "name": c.name, "email": str(c.email),
                            "routingOrder": max(orders) + 1})
-    subject = args.email_subject or f"Please sign: {doc.filename}"
+    subject = _document_subject(args, doc)
     definition = EnvelopeDefinition(
         email_subject=subject, email_blurb=args.email_message,
         documents=[Document(document_base64=base64.b64encode(doc.content).decode(), name=doc.filename,
@@ -126,14 +131,13 @@ async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, A
     return await _created(ctx, client, created, subject, args.draft, request_id, recipients)
 
 
-async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, Any]:
-    client = await docusign(ctx)
-    template = await resolve_template(client, args.template)
+def _assign_roles(template: Any, people: list[Any]) -> tuple[list[TemplateRole], list[dict[str, Any]], list[str]]:
+    """Template roles for the recipients, in order unless they name one -> (roles, recipient rows, unfilled)."""
     roles = [s.role_name for s in (template.recipients.signers if template.recipients else None) or []]
     assigned: list[TemplateRole] = []
     recipients: list[dict[str, Any]] = []
     free = [r for r in roles]
-    for person in args.recipients:
+    for person in people:
         role = person.role_name
         if role is None:
             if not free:
@@ -150,8 +154,36 @@ async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, A
         assigned.append(TemplateRole(role_name=role, name=person.name, email=str(person.email)))
         recipients.append({"recipientId": str(len(recipients) + 1), "type": "signer", "name": person.name,
                            "email": str(person.email), "roleName": role, "routingOrder": 1})
+    return assigned, recipients, free
+
+
+def _template_subject(args: SendTemplateArgs, template: Any) -> str:
+    return args.email_subject or template.email_subject or f"Please sign: {template.name}"
+
+
+def _document_subject(args: SendDocumentArgs, doc: Any) -> str:
+    return args.email_subject or f"Please sign: {doc.filename}"
+
+
+async def check_send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, str]:
+    """Before approval: the template exists and its roles fit the recipients."""
+    template = await resolve_template(await docusign(ctx), args.template)
+    _assign_roles(template, args.recipients)
+    return {"template": template.name, "subject": _template_subject(args, template)}
+
+
+async def check_send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, str]:
+    """Before approval: the document is one of the user's."""
+    doc = await _document(ctx, args.document)
+    return {"document": doc.filename, "subject": _document_subject(args, doc)}
+
+
+async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, Any]:
+    client = await docusign(ctx)
+    template = await resolve_template(client, args.template)
+    assigned, recipients, free = _assign_roles(template, args.recipients)
     # Roles nobody fills are left out, as DocuSign drops empty placeholder roles of a template.
-    subject = args.email_subject or template.email_subject or f"Please sign: {template.name}"
+    subject = _template_subject(args, template)
     definition = EnvelopeDefinition(
         email_subject=subject, email_blurb=args.email_message, status="created" if args.draft else "sent",
         event_notification=_event_notification(ctx),
@@ -188,8 +220,10 @@ async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, A
 SPECS = [
     ToolSpec("send_document", "Create an envelope from a document the user uploaded, with signers, cc, routing "
              "order and tabs at text anchors; sends it, or saves a draft when draft=true.", SendDocumentArgs,
-             send_document, approval="unless_draft", docusign_call="POST envelopes (documents)"),
+             send_document, approval="unless_draft", docusign_call="POST envelopes (documents)",
+             precheck=check_send_document),
     ToolSpec("send_template", "Create an envelope from a template (by name or id), filling its roles; sends it, or "
              "saves a draft when draft=true.", SendTemplateArgs, send_template, approval="unless_draft",
-             docusign_call="POST envelopes (templateId + templateRoles; a compositeTemplate when cc is given)"),
+             docusign_call="POST envelopes (templateId + templateRoles; a compositeTemplate when cc is given)",
+             precheck=check_send_template),
 ]
