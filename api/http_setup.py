@@ -1,10 +1,14 @@
 """The HTTP layers around every route: CORS, body size limits, request ids, JSON logs, and `/metrics`.
 
-Limits are per path prefix: uploads and Connect deliveries legitimately carry more than a chat message, and the
-emulator takes base64 documents like DocuSign does; everything else gets `MAX_BODY_BYTES`.
+Limits are per path: uploads, run creation (messages may carry files) and Connect deliveries legitimately carry
+more than a chat message, and the emulator takes base64 documents like DocuSign does; everything else gets
+`MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import quote
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,12 +20,21 @@ from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from docusign_agent.settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024
+RUN_CREATION = re.compile(r"^(?:/threads/[^/]+)?/runs(?:/stream|/wait)?/?$")
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition that keeps any file name intact (RFC 6266: ASCII fallback plus UTF-8 name)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(filename, safe="")}'
 
 
 def install_http_layers(app: FastAPI, settings: Settings) -> None:
     configure_logging(settings.log_level)
-    limits = [
+    limits: list[tuple[str | re.Pattern[str], int]] = [
         ("/v1/documents", settings.max_upload_bytes + MULTIPART_OVERHEAD),
+        # Creating a run may carry files inside its messages (base64: 4 bytes for every 3).
+        (RUN_CREATION, settings.max_upload_bytes * 4 // 3 + MULTIPART_OVERHEAD),
         ("/webhooks", settings.webhook_max_body_bytes),
         ("/_emulator", settings.max_upload_bytes * 2),
     ]

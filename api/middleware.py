@@ -6,6 +6,7 @@ reaches the SSE handlers.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -52,17 +53,18 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with a 413 JSON body, by Content-Length or while streaming a chunked body.
 
-    `limits` are (path prefix, bytes) pairs checked in order before the default, e.g. uploads get more room.
+    `limits` are (path prefix or compiled pattern, bytes) pairs checked in order before the default, e.g. uploads
+    get more room.
     """
 
-    def __init__(self, app: ASGIApp, default_limit: int, limits: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(self, app: ASGIApp, default_limit: int, limits: Sequence[tuple[str | re.Pattern[str], int]] = ()) -> None:
         self.app = app
         self.default_limit = default_limit
         self.limits = list(limits)
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.limits:
-            if path.startswith(prefix):
+            if path.startswith(prefix) if isinstance(prefix, str) else prefix.match(path):
                 return limit
         return self.default_limit
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from emulator.connect import validate_events, validate_url
 from emulator.errors import INVALID_PARAM, DocuSignError, invalid_param
-from emulator.pdf import AnchorHit, find_anchor, is_pdf, page_count, render_document
+from emulator.pdf import CONVERTED, AnchorHit, find_anchor, is_pdf, page_count, render_document
 from emulator.state import Document, EmulatorState, Envelope, Recipient, Template, new_id
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -66,6 +66,13 @@ def parse_documents(raw: Any) -> list[Document]:
         ext = str(item.get("fileExtension") or (name.rsplit(".", 1)[-1] if "." in name else "pdf")).lower()
         if ext in ("txt", "text"):
             data = render_document(name, data.decode("utf-8", "replace").split("\n\n"), [])
+        elif ext in CONVERTED:
+            # DocuSign converts Word files and images to PDF; so does the emulator, to a real PDF with their text.
+            try:
+                data = CONVERTED[ext](name, data)
+            except ValueError as exc:
+                raise DocuSignError("FORMAT_CONVERSION_ERROR",
+                                    f"The data could not be converted. Document {doc_id}: {exc}") from exc
         elif not is_pdf(data):
             raise DocuSignError(
                 "FORMAT_CONVERSION_ERROR",

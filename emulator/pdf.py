@@ -55,6 +55,68 @@ def render_document(title: str, paragraphs: list[str], signature_blocks: list[tu
     return out.getvalue()
 
 
+def docx_pdf(name: str, data: bytes) -> bytes:
+    """A Word document as a PDF: its headings, paragraphs and tables in order, with their text selectable."""
+    import docx
+    from docx.table import Table as WordTable
+    from docx.text.paragraph import Paragraph as WordParagraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - a damaged file, whatever python-docx raised
+        raise ValueError("it is not a readable Word document") from exc
+    styles = getSampleStyleSheet()
+    out = io.BytesIO()
+    pdf = SimpleDocTemplate(out, pagesize=letter, title=name, leftMargin=inch, rightMargin=inch)
+    story: list[object] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, WordParagraph):
+            text = block.text.strip()
+            if not text:
+                continue
+            style_name = (block.style.name if block.style is not None else "") or ""
+            level = style_name.removeprefix("Heading ").strip()
+            style = styles["Title"] if style_name == "Title" else styles[f"Heading{level}"] \
+                if level.isdigit() and 1 <= int(level) <= 6 else styles["BodyText"]
+            story += [Paragraph(escape(text), style), Spacer(1, 6)]
+        elif isinstance(block, WordTable):
+            rows = [[Paragraph(escape(cell.text.strip()), styles["BodyText"]) for cell in row.cells]
+                    for row in block.rows]
+            if rows:
+                table = Table(rows)
+                table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                                           ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+                story += [table, Spacer(1, 8)]
+    if not story:
+        story.append(Paragraph(escape(name), styles["Title"]))
+    pdf.build(story)
+    return out.getvalue()
+
+
+def image_pdf(name: str, data: bytes) -> bytes:
+    """An image as a one-page PDF, scaled to fit the page."""
+    from reportlab.lib.utils import ImageReader
+
+    try:
+        image = ImageReader(io.BytesIO(data))
+        width, height = image.getSize()
+    except Exception as exc:  # noqa: BLE001 - Pillow's many errors for a damaged image
+        raise ValueError("it is not a readable image") from exc
+    page_w, page_h = letter
+    scale = min((page_w - 72) / width, (page_h - 72) / height, 1.0)
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=letter)
+    pdf.setTitle(name)
+    pdf.drawImage(image, 36, page_h - 36 - height * scale, width * scale, height * scale)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+# File extensions the emulator converts to PDF on upload, as DocuSign does.
+CONVERTED = {"docx": docx_pdf, "png": image_pdf, "jpg": image_pdf, "jpeg": image_pdf, "gif": image_pdf}
+
+
 def is_pdf(data: bytes) -> bool:
     if not data.startswith(b"%PDF"):
         return False

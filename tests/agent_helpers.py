@@ -60,6 +60,21 @@ def make_pdf(lines: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def word_document(*paragraphs: str) -> bytes:
+    """A real .docx: the first line as a heading, the rest as paragraphs, and a two-cell table."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(paragraphs[0], level=1)
+    for text in paragraphs[1:]:
+        document.add_paragraph(text)
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Fee", "$12,000 per month"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 @pytest.fixture(scope="session")
 def agent_emulator() -> Iterator[ServerThread]:
     with ServerThread(build_standalone_app()) as server:

@@ -206,6 +206,9 @@ async def test_reconnect_with_last_event_id(api_server: ApiServer) -> None:
     assert replay[0].event == "metadata" and replay[-1].event == "end"
     only_values = [p async for p in client.runs.join_stream(tid, run_id, stream_mode="values")]
     assert {p.event for p in only_values} <= {"metadata", "values", "end"}
+    # the JS SDK's reconnect-on-mount asks for "-1": the whole run, on either bus
+    from_start = [p async for p in client.runs.join_stream(tid, run_id, last_event_id="-1")]
+    assert [p.event for p in from_start] == [p.event for p in replay]
     async with api_server.http() as http:
         bad = await http.get(f"/threads/{tid}/runs/{run_id}/stream", headers={"Last-Event-ID": "not-an-id"})
         assert bad.status_code == 400 and bad.json()["field"] == "Last-Event-ID"

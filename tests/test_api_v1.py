@@ -8,6 +8,8 @@ import io
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
+from agent_helpers import word_document
+
 from tests.api_helpers import ApiServer, api_server  # noqa: F401
 
 
@@ -43,7 +45,7 @@ async def test_documents(api_server: ApiServer) -> None:
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")})
         assert docx.status_code == 415 and docx.json()["field"] == "file" and "PDF" in docx.json()["message"]
         junk = await http.post("/v1/documents", files={"file": ("x.pdf", b"hello, not a pdf", "application/pdf")})
-        assert junk.status_code == 422 and junk.json()["field"] == "file"
+        assert junk.status_code == 415 and junk.json()["field"] == "file"
         missing = await http.post("/v1/documents", data={"filename": "x.pdf"})
         assert missing.status_code == 422 and missing.json()["field"] == "file"
         big = b"%PDF-1.4\n" + b"0" * (api_server.settings.max_upload_bytes + 1)
@@ -52,6 +54,39 @@ async def test_documents(api_server: ApiServer) -> None:
         assert len((await http.get("/v1/documents")).json()) == 1
         assert (await http.delete(f"/v1/documents/{doc['id']}")).status_code == 204
         assert (await http.get("/v1/documents")).json() == []
+
+
+async def test_word_documents_and_downloads(api_server: ApiServer) -> None:
+    content = word_document("Consulting Agreement", "Acme Corp engages Globex LLC for twelve months.")
+    async with api_server.http("wendy") as http, api_server.http("xavier") as other:
+        response = await http.post("/v1/documents", files={"file": ("consulting.docx", content, "application/octet-stream")})
+        assert response.status_code == 201, response.text
+        doc = response.json()
+        assert doc["content_type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        assert doc["status"] == "ready" and doc["page_count"] is None
+        text = (await http.get(f"/v1/documents/{doc['id']}")).json()["text"]
+        assert "Consulting Agreement" in text and "Acme Corp engages Globex LLC" in text and "Fee | $12,000" in text
+        download = await http.get(f"/v1/documents/{doc['id']}/content")
+        assert download.status_code == 200 and download.content == content
+        assert download.headers["content-disposition"].startswith('attachment; filename="consulting.docx"')
+        assert (await other.get(f"/v1/documents/{doc['id']}/content")).status_code == 404
+        # a legacy .doc, a spreadsheet-like zip and a damaged .docx are refused and nothing is kept
+        for name, body, status in (("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"0" * 64, 415),
+                                   ("sheet.docx", _zip({"xl/workbook.xml": "x"}), 415),
+                                   ("broken.docx", _zip({"word/document.xml": "<not xml"}), 422)):
+            refused = await http.post("/v1/documents", files={"file": (name, body, "application/octet-stream")})
+            assert refused.status_code == status and refused.json()["field"] == "file", (name, refused.text)
+        assert [d["id"] for d in (await http.get("/v1/documents")).json()] == [doc["id"]]
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
 
 
 async def test_preferences(api_server: ApiServer) -> None:

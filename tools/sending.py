@@ -121,7 +121,7 @@ async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, A
     definition = EnvelopeDefinition(
         email_subject=subject, email_blurb=args.email_message,
         documents=[Document(document_base64=base64.b64encode(doc.content).decode(), name=doc.filename,
-                            file_extension="pdf", document_id="1")],
+                            file_extension=documents_repo.file_extension(doc), document_id="1")],
         recipients=Recipients(signers=signers, carbon_copies=ccs or None),
         status="created" if args.draft else "sent", event_notification=_event_notification(ctx),
     )

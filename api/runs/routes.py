@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
+from api.runs import attachments
 from api.auth import CurrentPrincipal
-from api.deps import Runtime
+from api.deps import AppSettings, Runtime
 from api.errors import ApiError
 from api.params import parse_uuid
 from api.responses import json_response, sse_response
@@ -26,6 +27,12 @@ from runtime.runs.schemas import RunCreate, RunStatus, stream_modes
 router = APIRouter(tags=["runs"])
 
 
+def _input_files(settings: AppSettings) -> attachments.InputFiles:
+    return attachments.InputFiles(settings.max_upload_bytes, settings.max_body_bytes)
+
+
+# Files inside the input's messages are stored as documents in the transaction that creates the run.
+Files = Annotated[attachments.InputFiles, Depends(_input_files)]
 
 def _where(run: Run, tail: str) -> dict[str, str]:
     base = f"/threads/{run.thread_id}/runs/{run.run_id}"
@@ -33,16 +40,16 @@ def _where(run: Run, tail: str) -> dict[str, str]:
 
 
 async def _stream_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID | None,
-                      body: RunCreate) -> StreamingResponse:
-    run = await rt.runs.create(principal_id, thread_id, body)
+                      body: RunCreate, files: attachments.InputFiles) -> StreamingResponse:
+    run = await rt.runs.create(principal_id, thread_id, body, prepare_input=files.store)
     events = rt.runs.stream(principal_id, run.thread_id, run.run_id, last_id=None, modes=None,
                             cancel_on_disconnect=body.on_disconnect == "cancel")
     return sse_response(events, headers=_where(run, "stream"))
 
 
 async def _wait_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID | None,
-                    body: RunCreate) -> StreamingResponse:
-    run = await rt.runs.create(principal_id, thread_id, body)
+                    body: RunCreate, files: attachments.InputFiles) -> StreamingResponse:
+    run = await rt.runs.create(principal_id, thread_id, body, prepare_input=files.store)
     result = rt.runs.result(principal_id, run.thread_id, run.run_id,
                             cancel_on_disconnect=body.on_disconnect == "cancel")
     return StreamingResponse(result, media_type="application/json", headers=_where(run, "join"))
@@ -52,18 +59,22 @@ async def _wait_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.U
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events (SSE)")
-async def stream_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _stream_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body)
+async def stream_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+                     rt: Runtime) -> StreamingResponse:
+    return await _stream_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body, files)
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its final values")
-async def wait_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _wait_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body)
+async def wait_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+                   rt: Runtime) -> StreamingResponse:
+    return await _wait_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body, files)
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run")
-async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    run = await rt.runs.create(principal.user_id, parse_uuid(thread_id, "thread_id"), body)
+async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+                     rt: Runtime) -> Response:
+    run = await rt.runs.create(principal.user_id, parse_uuid(thread_id, "thread_id"), body,
+                               prepare_input=files.store)
     return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 
@@ -115,6 +126,8 @@ async def join_stream(thread_id: str, run_id: str, principal: CurrentPrincipal, 
                       cancel_on_disconnect: Annotated[bool, Query()] = False) -> StreamingResponse:
     run = await _run(rt, principal.user_id, thread_id, run_id)
     modes = _query_modes(stream_mode)
+    if last_event_id == "-1":
+        last_event_id = None  # the JS SDK's "replay from the start" (what its reconnect-on-mount sends)
     if last_event_id:
         _check_event_id(rt, last_event_id)
     events = rt.runs.stream(principal.user_id, run.thread_id, run.run_id, last_id=last_event_id or None,
@@ -138,18 +151,21 @@ async def cancel_run(thread_id: str, run_id: str, principal: CurrentPrincipal, r
 
 
 @router.post("/runs/stream", summary="Run on a temporary thread and stream its events (SSE)")
-async def stream_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _stream_new(rt, principal.user_id, None, body)
+async def stream_stateless(body: RunCreate, principal: CurrentPrincipal, files: Files,
+                           rt: Runtime) -> StreamingResponse:
+    return await _stream_new(rt, principal.user_id, None, body, files)
 
 
 @router.post("/runs/wait", summary="Run on a temporary thread and wait for its final values")
-async def wait_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> StreamingResponse:
-    return await _wait_new(rt, principal.user_id, None, body)
+async def wait_stateless(body: RunCreate, principal: CurrentPrincipal, files: Files,
+                         rt: Runtime) -> StreamingResponse:
+    return await _wait_new(rt, principal.user_id, None, body, files)
 
 
 @router.post("/runs", summary="Create a background run on a temporary thread")
-async def create_stateless(body: RunCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    run = await rt.runs.create(principal.user_id, None, body)
+async def create_stateless(body: RunCreate, principal: CurrentPrincipal, files: Files,
+                           rt: Runtime) -> Response:
+    run = await rt.runs.create(principal.user_id, None, body, prepare_input=files.store)
     return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 

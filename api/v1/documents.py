@@ -1,8 +1,9 @@
 """`/v1/documents`: the user's uploads, which the agent sends and analyses.
 
-Uploads are PDFs only: stored once with their SHA-256, page count and text (extracted by pypdf in a thread, so
-the event loop never parses a PDF). A Word file is refused with a message saying what to do, not converted:
-doing that faithfully needs LibreOffice or a network service, neither of which is part of this server.
+Uploads are PDFs, Word documents (.docx) and images, recognised by their bytes (not their name), stored with
+their SHA-256, page count and text (pypdf or python-docx, in a thread, so the event loop never parses a file).
+Word files are not converted here: DocuSign converts them itself when they are sent (the emulator does the same
+with a rendering of its own), and their text is what analysis reads.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Db
 from api.errors import ApiError
+from api.http_setup import attachment
 from api.params import parse_uuid
 from api.responses import json_response
 from db import documents as documents_repo
 from db.models import Document
 
 router = APIRouter(prefix="/v1", tags=["v1"])
-
-DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword"}
-
 
 def _document_json(row: Document, *, text: bool = False) -> dict[str, Any]:
     body = {
@@ -35,23 +34,21 @@ def _document_json(row: Document, *, text: bool = False) -> dict[str, Any]:
     return body
 
 
-@router.post("/documents", status_code=201, summary="Upload a PDF (multipart field `file`)")
+@router.post("/documents", status_code=201, summary="Upload a PDF, Word (.docx) or image file (multipart `file`)")
 async def upload_document(principal: CurrentPrincipal, db: Db, settings: AppSettings,
-                          file: Annotated[UploadFile, File(description="The PDF")],
+                          file: Annotated[UploadFile, File(description="The PDF, .docx, PNG, JPEG or GIF")],
                           filename: Annotated[str | None, Form(max_length=255)] = None) -> Response:
     name = (filename or file.filename or "document.pdf").strip()[:255] or "document.pdf"
     limit = settings.max_upload_bytes
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise ApiError(413, "payload_too_large", f"file: the upload is larger than {limit} bytes", field="file")
-    if name.lower().endswith((".docx", ".doc")) or (file.content_type or "") in DOCX_TYPES \
-            or content[:2] == b"PK":
-        raise ApiError(415, "unsupported_media_type", "file: Word documents are not accepted; export the document to "
-                       "PDF (File > Save as PDF) and upload the PDF", field="file")
     try:
         async with db.user_session(principal.user_id) as session:
             row = await documents_repo.store(session, principal.user_id, name, content)
             body = _document_json(row)
+    except documents_repo.UnsupportedDocument as exc:
+        raise ApiError(415, "unsupported_media_type", f"file: {exc}", field="file") from None
     except documents_repo.DocumentError as exc:
         raise ApiError(422, "invalid_document", f"file: {exc}", field="file") from None
     return json_response(body, status_code=201)
@@ -71,6 +68,16 @@ async def get_document(document_id: str, principal: CurrentPrincipal, db: Db) ->
         if row is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
         return json_response(_document_json(row, text=True))
+
+
+@router.get("/documents/{document_id}/content", summary="A document's bytes, as uploaded or downloaded")
+async def document_content(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+    async with db.user_session(principal.user_id) as session:
+        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        if row is None or row.content is None:
+            raise ApiError(404, "not_found", "document not found", field="document_id")
+        return Response(row.content, media_type=row.content_type,
+                        headers={"Content-Disposition": attachment(row.filename), "Cache-Control": "private, no-store"})
 
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document")

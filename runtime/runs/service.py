@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -30,6 +30,7 @@ from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish
 from runtime.runs.worker import RunWorker
 
 ALWAYS_SENT = {"metadata", "error", END}
+PrepareInput = Callable[[Any, uuid.UUID, Any], Awaitable[Any]]
 
 
 class RunService:
@@ -47,7 +48,10 @@ class RunService:
 
     # --- create ----------------------------------------------------------------------------------------
 
-    async def create(self, user_id: uuid.UUID, thread_id: uuid.UUID | None, body: RunCreate) -> Run:
+    async def create(self, user_id: uuid.UUID, thread_id: uuid.UUID | None, body: RunCreate, *,
+                     prepare_input: PrepareInput | None = None) -> Run:
+        """`prepare_input(session, user_id, input)` may rewrite the input inside the run's own transaction (the
+        HTTP layer stores files found in messages there), so a refused run changes nothing."""
         graph_id = self.graphs.resolve(body.assistant_id)
         if graph_id is None:
             raise NotFound(f"assistant {body.assistant_id!r} not found", field="assistant_id")
@@ -93,6 +97,8 @@ class RunService:
                     else:
                         other.cancel_requested = strategy
                         to_cancel.append(other)
+            if prepare_input is not None and body.command is None:
+                body.input = await prepare_input(session, user_id, body.input)
             run = await store.insert_run(
                 session,
                 run_id=uuid.uuid4(),
