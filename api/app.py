@@ -19,13 +19,14 @@ from fastapi import FastAPI
 
 from agent.context import Dependencies, RunContext
 from agent.model import chat_models
-from api import docusign_auth, v1, webhooks
+from api import docusign_auth, local_auth, v1, webhooks
 from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
 from api.runs import routes as runs_routes
 from api.threads import routes as threads_routes
+from api.ui import install_ui
 from db.bootstrap import open_database
 from db.session import Database, DatabaseUrls
 from docusign_agent import __version__
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.include_router(webhooks.router)  # POST /webhooks/docusign, GET /v1/envelopes[/{id}], GET /v1/events
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers
     app.include_router(docusign_auth.router)  # GET /auth/docusign/login, /auth/docusign/callback
+    app.include_router(local_auth.router)  # GET|POST /auth/local: the chat page's sign-in on a loopback server
 
     if emulator_app is not None:
         app.mount("/_emulator", emulator_app)  # DocuSign REST, OAuth, Connect, control, and the offline model
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     async def me(principal: CurrentPrincipal) -> dict[str, Any]:
         return {"user_id": str(principal.user_id), "email": principal.email, "via": principal.via}
 
+    install_ui(app)  # last: the chat UI at `/`, answering only paths no API route matched
     return app
 
 

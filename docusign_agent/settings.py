@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     auth_jwt_audience: str | None = None
     auth_jwks_url: AnyHttpUrl | None = None
     auth_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    local_sign_in: bool = Field(
+        default=True,
+        description="The chat page signs in as the local user without a password. Only ever in effect while the "
+        "server listens on loopback only (HOST 127.0.0.1/::1/localhost and no PUBLIC_URL elsewhere).",
+    )
 
     # --- model -----------------------------------------------------------------------------------------
     openai_api_key: str | None = None
