@@ -8,6 +8,7 @@ context (`agent/context.py`), or from the `langgraph dev` fallback when the run 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
@@ -126,7 +127,12 @@ async def run_tools(state: AgentState, config: RunnableConfig, runtime: Runtime[
         elif spec.needs_approval(call["args"], confirm_reminders=confirm) and call["id"] not in approved:
             payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
         else:
+            started = time.perf_counter()
             payload = await execute(spec, call["args"], tool_context(deps, config, call["id"]))
+            # How long the call took, for people reading the conversation (the model never sees metadata).
+            metadata = {"duration_ms": round((time.perf_counter() - started) * 1000)}
+            return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"], response_metadata=metadata,
+                               status="error" if "error" in payload else "success")
         return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"],
                            status="error" if "error" in payload else "success")
 

@@ -7,8 +7,8 @@ added after every other route. It answers only what no API route matched:
   their content), anything else is revalidated on every load (`no-cache` + ETag) so a new build shows at once;
 - a path under an API prefix (the first segment of any other route: `threads`, `v1`, `_emulator`...): the API's
   JSON 404 (or 405 when the path exists for another method), exactly as without the UI;
-- any other path asked for by a browser (`Accept: text/html`): `index.html`, so a reload on a client-side URL
-  such as `/t/<thread id>` opens the app there; everything else gets the JSON 404.
+- `/` itself, and any other path asked for by a browser (`Accept: text/html`): `index.html`, so a reload on a
+  client-side URL such as `/t/<thread id>` opens the app there; everything else gets the JSON 404.
 
 The page runs under a Content-Security-Policy that allows nothing outside this origin, so a reference to a CDN
 or an external font would fail in every browser rather than quietly work online and break offline.
@@ -48,7 +48,7 @@ def install_ui(app: FastAPI, static_dir: Path = STATIC_DIR) -> None:
         file = _file(root, path)
         if file is not None:
             return _file_response(request, file, immutable=path.startswith("assets/"))
-        accepts_html = "text/html" in request.headers.get("accept", "")
+        accepts_html = path == "" or "text/html" in request.headers.get("accept", "")
         index = root / "index.html"
         if accepts_html and index.is_file() and "." not in path.rsplit("/", 1)[-1]:
             return _file_response(request, index, immutable=False)

@@ -7,7 +7,8 @@ Clients attach files as content blocks of the message itself: agent-chat-ui and 
 uploaded already (`{"type": "file", "file_id": "<document id>"}`). Each becomes a row in `documents` (the same
 bytes with the same name are stored once) and the block is replaced by a text block naming the file, so the
 model, the tools (which find documents by name or id) and the checkpoints never carry base64. What was attached
-is kept on the message as `additional_kwargs.attachments` for the page to show.
+is kept on the message as `additional_kwargs.attachments` (with the `marker` text that stands for it) for the
+page to show.
 
 A block that cannot become a document (bad base64, a kind we do not take, a URL we would have to fetch, another
 user's document) refuses the whole request with a 4xx naming the block, and nothing is stored.
@@ -79,10 +80,11 @@ async def store_message_files(session: AsyncSession, user_id: uuid.UUID, run_inp
                 continue
             where = f"input.messages[{index}].content[{position}]"
             row = await _document_for(session, user_id, block, where, limit)
+            text = marker(row.filename)
             attachments.append({"document_id": str(row.id), "filename": row.filename,
                                 "content_type": row.content_type, "size_bytes": row.size_bytes,
-                                "page_count": row.page_count})
-            content.append({"type": "text", "text": marker(row.filename)})
+                                "page_count": row.page_count, "marker": text})
+            content.append({"type": "text", "text": text})
         extra = dict(message.get("additional_kwargs") or {})
         extra["attachments"] = [*extra.get("attachments", []), *attachments]
         rewritten.append({**message, "content": content, "additional_kwargs": extra})
