@@ -30,7 +30,14 @@ ENABLE_HINT = "browser tests need Debian's chromium at /usr/bin/chromium: apt-ge
 class ProductServer:
     url: str
     settings: Settings
+    app: Any = None
     users: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    def emulator_envelopes(self, email: str) -> list[Any]:
+        """What DocuSign (the mounted emulator) holds for a recipient: the truth, whatever our mirror says."""
+        mount = next(r for r in self.app.routes if getattr(r, "path", "") == "/_emulator")
+        envelopes = list(mount.app.state.emulator.state.envelopes.values())
+        return [e for e in envelopes if any((r.email or "").lower() == email.lower() for r in e.recipients)]
 
     def token(self, name: str) -> str:
         user = self.users.setdefault(name, uuid.uuid4())
@@ -56,7 +63,7 @@ def product_server(settings: Settings) -> Iterator[ProductServer]:
     configured = settings.model_copy(update={"port": port, "host": "127.0.0.1", "public_url": None})
     app = create_app(configured, role_urls(str(settings.database_url)))
     with ServerThread(app, port=port) as server:
-        yield ProductServer(url=server.url, settings=configured)
+        yield ProductServer(url=server.url, settings=configured, app=app)
 
 
 def browser_available() -> bool:

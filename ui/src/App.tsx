@@ -79,8 +79,10 @@ function Workspace({ credentials, onSignOut }: { credentials: Credentials; onSig
         <span className="account" title={credentials.email ?? ""}>
           {credentials.kind === "local" ? "Local user" : credentials.email ?? (credentials.kind === "api_key" ? "API key" : "Signed in")}
         </span>
-        <button type="button" className="secondary small" onClick={() => setShowPrefs(true)} disabled={!prefs}>Preferences</button>
-        <button type="button" className="link" onClick={() => onSignOut()}>Sign out</button>
+        <button type="button" className="secondary small" onClick={() => setShowPrefs(true)} disabled={!prefs}>
+          <Icon name="gear" /><span className="label-wide">Preferences</span>
+        </button>
+        <button type="button" className="link small" onClick={() => onSignOut()}>Sign out</button>
       </header>
       <div className="columns">
         <div className="col-threads">

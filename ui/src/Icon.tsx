@@ -6,6 +6,7 @@ const PATHS: Record<string, string> = {
   menu: "M4 6h16M4 12h16M4 18h16",
   mail: "M3 6h18v12H3V6Zm0 0 9 7 9-7",
   file: "M6 3h8l4 4v14H6V3Zm8 0v4h4",
+  gear: "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm7.4-3 1.6-1.2-1.6-2.8-1.9.6-1.5-.9L15.6 5h-3.2l-.4 2-1.5.9-1.9-.6-1.6 2.8L8.6 12l-1.6 1.2 1.6 2.8 1.9-.6 1.5.9.4 2h3.2l.4-2 1.5-.9 1.9.6 1.6-2.8Z",
 };
 
 export function Icon({ name }: { name: keyof typeof PATHS | string }) {

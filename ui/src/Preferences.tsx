@@ -47,7 +47,9 @@ export function PreferencesDialog({ api, prefs, onSaved, onClose }: { api: Api; 
   const save = async () => {
     setState({ saving: true });
     try {
-      const saved = await api.request<Prefs>("PUT", "/v1/preferences", draft);
+      const { updated_at: _read_only, ...changes } = draft as Prefs & { updated_at?: string };
+      void _read_only;
+      const saved = await api.request<Prefs>("PUT", "/v1/preferences", changes);
       onSaved(saved);
       setState({ saved: true });
     } catch (e) {
