@@ -64,11 +64,19 @@ def install_ui(app: FastAPI, static_dir: Path = STATIC_DIR) -> None:
 
 def _first_segments(app: FastAPI) -> set[str]:
     segments = set()
-    for route in app.router.routes:
-        path = getattr(route, "path", "") or ""
-        first = path.lstrip("/").split("/", 1)[0]
-        if first and not first.startswith("{"):
-            segments.add(first)
+
+    def walk(routes: list[object], prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI keeps included routers whole
+            if included is not None:
+                context = getattr(route, "include_context", None)
+                walk(included.routes, prefix + (getattr(context, "prefix", "") or "") + (included.prefix or ""))
+                continue
+            first = (prefix + (getattr(route, "path", "") or "")).lstrip("/").split("/", 1)[0]
+            if first and not first.startswith("{"):
+                segments.add(first)
+
+    walk(list(app.router.routes), "")
     return segments
 
 

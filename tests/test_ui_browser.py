@@ -358,3 +358,23 @@ def test_local_sign_in(browser: Any, product_server: ProductServer) -> None:
         expect(tab.page.get_by_role("alert")).to_contain_text("API key is not valid", timeout=WAIT)
     finally:
         tab.close()
+
+
+def test_the_panel_shows_who_declined_and_why_and_bulk_progress(session: Session) -> None:
+    page, email = session.page, f"fay-{session.name}@example.com"
+    session.say(f"send the NDA template to Fay Wong {email}")
+    approval(page).get_by_role("button", name="Approve").click()
+    envelope = page.locator(".envelope").filter(has_text=email)
+    expect(envelope).to_contain_text("Sent", timeout=WAIT)
+    [envelope_id] = session.envelope_ids()
+    with session.server.emulator() as emulator:
+        emulator.post(f"/envelopes/{envelope_id}/decline", json={"recipient_id": "1", "reason": "wrong fee"})
+    expect(envelope.locator(".badge")).to_have_text("Declined", timeout=WAIT)
+    expect(envelope).to_contain_text(f"Declined by Fay Wong <{email}>: “wrong fee”")
+    session.say(f"bulk send the Offer Letter template to: a-{session.name}@example.com, b-{session.name}@example.com")
+    card = approval(page)
+    expect(card).to_contain_text("Bulk send Offer Letter to 2 recipients", timeout=WAIT)
+    card.get_by_role("button", name="Approve").click()
+    bulk = page.get_by_role("region", name="Bulk sends")
+    expect(bulk.get_by_role("progressbar")).to_be_visible(timeout=WAIT)
+    expect(bulk).to_contain_text("of 2 sent", timeout=WAIT)

@@ -70,10 +70,13 @@ def browser_available() -> bool:
     return os.path.exists(CHROMIUM) or shutil.which("chromium") is not None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless chromium driven by Playwright. Without one the tests skip, saying how to enable them; in CI
-    (DSA_REQUIRE_BROWSER=1) a missing browser fails instead."""
+    (DSA_REQUIRE_BROWSER=1) a missing browser fails instead.
+
+    Module-scoped: Playwright's sync API runs an event loop on this thread while it is open, which the async
+    tests of later modules must not find running."""
     if not browser_available():
         if os.environ.get("DSA_REQUIRE_BROWSER") == "1":
             pytest.fail(f"DSA_REQUIRE_BROWSER=1 but there is no browser: {ENABLE_HINT}")
