@@ -320,6 +320,10 @@ class PgProxy:
         except OSError:
             client_w.close()
             return
+        if self._server is None:  # stopped while this connection was being opened: it must not survive
+            client_w.transport.abort()
+            server_w.transport.abort()
+            return
         self._writers |= {client_w, server_w}
         await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
         self._writers -= {client_w, server_w}
