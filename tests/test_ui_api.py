@@ -185,3 +185,30 @@ async def test_unknown_api_paths_keep_their_json_errors(settings: Settings) -> N
                 if not path.startswith("/_emulator"):  # the emulator answers in DocuSign's error format
                     assert response.json()["error"] in ("not_found", "method_not_allowed")
         assert (await http.get("/ok")).json() == {"ok": True}
+
+
+async def test_the_chat_page_is_served_with_caching_and_a_strict_policy(settings: Settings) -> None:
+    from api.ui import STATIC_DIR
+
+    app = create_app(settings, role_urls(str(settings.database_url)))
+    asset = next(STATIC_DIR.glob("assets/*.js")).name
+    async with running_app(app) as http:
+        page = await http.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert page.headers["cache-control"] == "no-cache" and page.headers["etag"]
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "connect-src 'self'" in csp and "http" not in csp
+        assert f"/assets/{asset}" in page.text
+        again = await http.get("/", headers={"If-None-Match": page.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        script = await http.get(f"/assets/{asset}")
+        assert script.status_code == 200 and script.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "javascript" in script.headers["content-type"]
+        icon = await http.get("/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["cache-control"] == "no-cache"
+        # a reload on a client-side address opens the page there; a file that is not there stays a 404
+        deep = await http.get(f"/t/{uuid.uuid4()}", headers={"Accept": "text/html"})
+        assert deep.status_code == 200 and deep.text == page.text
+        assert (await http.get("/missing.png", headers={"Accept": "text/html"})).status_code == 404
+        assert (await http.get("/../pyproject.toml")).status_code == 404
+        assert (await http.head("/")).status_code == 200

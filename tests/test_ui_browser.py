@@ -378,3 +378,20 @@ def test_the_panel_shows_who_declined_and_why_and_bulk_progress(session: Session
     bulk = page.get_by_role("region", name="Bulk sends")
     expect(bulk.get_by_role("progressbar")).to_be_visible(timeout=WAIT)
     expect(bulk).to_contain_text("of 2 sent", timeout=WAIT)
+
+
+def test_a_refused_message_reads_as_a_sentence_with_retry(session: Session, tmp_path: Any) -> None:
+    page = session.page
+    pdf = tmp_path / "gone.pdf"
+    pdf.write_bytes(make_pdf(["To be deleted"]))
+    page.locator("input[type=file]").set_input_files(str(pdf))
+    chip = page.get_by_role("list", name="Attachments").get_by_role("listitem").filter(has_text="gone.pdf")
+    expect(chip).to_contain_text("1 page", timeout=WAIT)
+    with httpx.Client(base_url=session.server.url, headers=session.server.headers(session.name or "")) as http:
+        [document] = http.get("/v1/documents").json()
+        assert http.delete(f"/v1/documents/{document['id']}").status_code == 204
+    session.say("summarise gone.pdf")
+    banner = page.get_by_role("alert").filter(has_text="That did not go through.")
+    expect(banner).to_contain_text(f"there is no document '{document['id']}' of yours", timeout=WAIT)
+    banner.get_by_role("button", name="Retry").click()
+    expect(page.get_by_role("alert").filter(has_text="That did not go through.")).to_be_visible(timeout=WAIT)

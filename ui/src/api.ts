@@ -52,7 +52,16 @@ export function describeError(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   if (error instanceof TypeError) return "The server could not be reached. Check that it is running, then retry.";
   if (error && typeof error === "object") {
-    const e = error as { message?: unknown; error?: unknown };
+    const e = error as { message?: unknown; error?: unknown; text?: unknown; status?: unknown };
+    if (typeof e.text === "string") {
+      // The SDK's HTTP errors carry our JSON body as text: say its sentence, not "HTTP 422: {...}".
+      try {
+        const body = JSON.parse(e.text) as { message?: string; detail?: string };
+        if (body.message || body.detail) return String(body.message ?? body.detail);
+      } catch {
+        /* not JSON */
+      }
+    }
     if (typeof e.message === "string" && e.message) return e.message;
     if (typeof e.error === "string") return e.error;
   }
