@@ -8,7 +8,6 @@ more than a chat message, and the emulator takes base64 documents like DocuSign 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,12 +20,6 @@ from docusign_agent.settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024
 RUN_CREATION = re.compile(r"^(?:/threads/[^/]+)?/runs(?:/stream|/wait)?/?$")
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition that keeps any file name intact (RFC 6266: ASCII fallback plus UTF-8 name)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(filename, safe="")}'
 
 
 def install_http_layers(app: FastAPI, settings: Settings) -> None:

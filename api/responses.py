@@ -1,9 +1,10 @@
-"""Response shapes the routes share: JSON encoded once by the runs layer's serde, and SSE streams."""
+"""Response shapes the routes share: JSON encoded once by the runs layer's serde, SSE streams, and downloads."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Response
 from starlette.responses import StreamingResponse
@@ -24,3 +25,9 @@ def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str] | None =
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition that keeps any file name intact (RFC 6266: ASCII fallback plus UTF-8 name)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(filename, safe="")}'

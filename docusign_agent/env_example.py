@@ -17,6 +17,8 @@ def render() -> str:
         default = field.get_default(call_default_factory=True)
         if default is None:
             value = ""
+        elif isinstance(default, bool):
+            value = str(default).lower()
         elif isinstance(default, list):
             value = ",".join(str(item) for item in default)
         else:

@@ -15,9 +15,8 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Db
 from api.errors import ApiError
-from api.http_setup import attachment
 from api.params import parse_uuid
-from api.responses import json_response
+from api.responses import attachment, json_response
 from db import documents as documents_repo
 from db.models import Document
 

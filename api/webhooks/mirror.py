@@ -18,7 +18,7 @@ from sqlalchemy import select
 from api.auth import CurrentPrincipal
 from api.deps import Db
 from api.errors import ApiError
-from api.http_setup import attachment
+from api.responses import attachment
 from db import mirror
 from db.models import BulkOperation
 from docusign_agent.envelope_rules import ENVELOPE_STATUSES
