@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
+from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import SkipJsonSchema
 
@@ -53,7 +54,8 @@ def run_identity(config: RunnableConfig | None) -> dict[str, str | None]:
             for key in ("user_id", "thread_id", "run_id")}
 
 
-def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id: str | None = None) -> ToolContext:
+def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id: str | None = None, *,
+                 store: BaseStore | None = None) -> ToolContext:
     ids = run_identity(config)
     raw_user = ids["user_id"] or (str(deps.default_user_id) if deps.default_user_id else None)
     if raw_user is None:
@@ -64,4 +66,4 @@ def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id
         raise MissingUser(f"configurable.user_id {raw_user!r} is not a user id") from None
     return ToolContext(user_id=user_id, thread_id=ids["thread_id"], run_id=ids["run_id"], tool_call_id=tool_call_id,
                        settings=deps.settings, database=deps.database, docusign=deps.docusign,
-                       analysis_model=deps.analysis_model)
+                       analysis_model=deps.analysis_model, store=store)

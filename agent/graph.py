@@ -26,6 +26,7 @@ from agent.standalone import shared_dependencies
 from agent.state import AgentState
 from db import audit
 from tools.base import as_langchain_tool, execute
+from tools import memory
 from tools.common import preferences
 from tools.context import ToolContext
 from tools.registry import ALL, BY_NAME
@@ -41,7 +42,8 @@ async def dependencies(runtime: Runtime[RunContext] | None) -> Dependencies:
 
 
 async def _context_for(config: RunnableConfig) -> ToolContext:
-    return tool_context(await dependencies(get_runtime(RunContext)), config)
+    runtime = get_runtime(RunContext)
+    return tool_context(await dependencies(runtime), config, store=runtime.store)
 
 
 TOOLS = [as_langchain_tool(spec, _context_for) for spec in ALL]
@@ -63,9 +65,10 @@ def _answered(state: AgentState) -> set[str]:
 
 async def call_model(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
     deps = await dependencies(runtime)
-    prefs = await preferences(tool_context(deps, config))
+    prefs, memories = await asyncio.gather(preferences(tool_context(deps, config)), memory.recall(runtime.store))
     model = deps.chat_model.bind_tools(TOOL_DEFINITIONS)
-    reply = await model.ainvoke([SystemMessage(system_prompt(prefs)), *state["messages"]], config)
+    prompt = system_prompt(prefs, memories=memories.prompt_line())
+    reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]], config)
     return {"messages": [reply], "preferences": {"confirm_reminders": prefs.confirm_reminders}}
 
 
@@ -128,9 +131,10 @@ async def run_tools(state: AgentState, config: RunnableConfig, runtime: Runtime[
             payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
         else:
             started = time.perf_counter()
-            payload = await execute(spec, call["args"], tool_context(deps, config, call["id"]))
+            payload = await execute(spec, call["args"], tool_context(deps, config, call["id"], store=runtime.store))
             # How long the call took, for people reading the conversation (the model never sees metadata).
             metadata = {"duration_ms": round((time.perf_counter() - started) * 1000)}
+            await memory.learn(runtime.store, spec.name, call["args"], payload)
             return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"], response_metadata=metadata,
                                status="error" if "error" in payload else "success")
         return ToolMessage(dumps(payload), tool_call_id=call["id"], name=call["name"],

@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from langchain_openai import ChatOpenAI
+from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+from langgraph.store.base import IndexConfig
 
 from docusign_agent.settings import Settings
 from emulator.offline_model.app import create_offline_model_app
@@ -56,6 +57,16 @@ def make_chat_model(settings: Settings, *, streaming: bool = True,
         stream_usage=True,
         temperature=settings.model_temperature,
     )
+
+
+def store_index(settings: Settings) -> IndexConfig | None:
+    """The Store's vector index when an embeddings model is configured (served where the chat model is)."""
+    if not settings.embeddings_model:
+        return None
+    embeddings = OpenAIEmbeddings(model=settings.embeddings_model,
+                                  api_key=settings.openai_api_key or "unused",  # type: ignore[arg-type]
+                                  base_url=settings.openai_base_url, check_embedding_ctx_length=False)
+    return IndexConfig(dims=settings.embeddings_dims, embed=embeddings, fields=["$"])
 
 
 @asynccontextmanager

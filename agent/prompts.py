@@ -24,9 +24,10 @@ def preferences_line(prefs: UserPreferences) -> str:
             f"default_signing_order={prefs.default_signing_order}; confirm_reminders={str(prefs.confirm_reminders).lower()}")
 
 
-def system_prompt(prefs: UserPreferences, today: dt.date | None = None) -> str:
+def system_prompt(prefs: UserPreferences, today: dt.date | None = None, memories: str | None = None) -> str:
+    """`memories` is the line saying what is remembered for the user (`tools.memory.Memories.prompt_line`)."""
     today = today or dt.date.today()
-    return "\n".join([
+    return "\n".join(line for line in [
         preferences_line(prefs),
         "You are docusign-agent, an assistant that sends, tracks and manages DocuSign eSignature envelopes and "
         "analyses agreements.",
@@ -38,4 +39,5 @@ def system_prompt(prefs: UserPreferences, today: dt.date | None = None) -> str:
         "When a tool returns an error, explain it in plain words and suggest what to do next.",
         TONES.get(prefs.tone, TONES["friendly"]),
         VERBOSITY.get(prefs.verbosity, VERBOSITY["normal"]),
-    ])
+        memories,
+    ] if line)

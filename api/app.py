@@ -18,13 +18,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from agent.context import Dependencies, RunContext
-from agent.model import chat_models
+from agent.model import chat_models, store_index
 from api import docusign_auth, local_auth, v1, webhooks
 from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
 from api.runs import routes as runs_routes
+from api.store import routes as store_routes
 from api.threads import routes as threads_routes
 from api.ui import install_ui
 from db.bootstrap import open_database
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             dependencies = Dependencies(settings=settings, database=database, docusign=docusign,
                                         chat_model=models.chat, analysis_model=models.analysis)
             runtime = await start_runtime(settings, database, bus, options=runtime_options,
-                                          context=RunContext(dependencies=dependencies))
+                                          context=RunContext(dependencies=dependencies),
+                                          store_index=store_index(settings))
             stack.push_async_callback(stop_runtime, runtime)
             service = await asyncio.to_thread(WebhookService, settings, database, bus=bus, docusign=docusign)
             await stack.enter_async_context(service)
@@ -91,7 +93,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app = FastAPI(title="docusign-agent", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_http_layers(app, settings)  # CORS, body size limits, request ids, JSON logs, /metrics
-    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, v1.router):
+    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, store_routes.router,
+                   v1.router):
         app.include_router(router)  # the LangGraph API at the root path, and /v1 documents/preferences/keys
     app.include_router(webhooks.router)  # POST /webhooks/docusign, GET /v1/envelopes[/{id}], GET /v1/events
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers

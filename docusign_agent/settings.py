@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFLINE_MODEL = "offline-planner"
@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, description="Unset with no key: the offline model.")
     model: str | None = None
     model_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    embeddings_model: str | None = Field(default=None, description="e.g. text-embedding-3-small, served where the "
+                                         "chat model is. Unset: store search matches words, not meaning.")
+    embeddings_dims: int = Field(default=1536, ge=1, le=8192)
 
     # --- DocuSign --------------------------------------------------------------------------------------
     docusign_integration_key: str | None = None
@@ -132,6 +135,13 @@ class Settings(BaseSettings):
             return None
         if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
             raise ValueError("must be a redis:// URL")
+        return value
+
+    @field_validator("embeddings_model")
+    @classmethod
+    def _embeddings_served(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("openai_api_key") and not info.data.get("openai_base_url"):
+            raise ValueError("needs OPENAI_BASE_URL or OPENAI_API_KEY: the offline model serves no embeddings")
         return value
 
     @field_validator("credentials_encryption_key")

@@ -32,7 +32,7 @@ import pytest
 import uvicorn
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.config import get_stream_writer
+from langgraph.config import get_store, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import interrupt
@@ -67,10 +67,18 @@ def _text(message: Any) -> str:
 
 
 async def respond(state: EchoState) -> dict[str, Any]:
-    """`slow N`: N ticks of 0.1 s; `approve ...`: asks for approval; `fail`: raises; anything else: echoes."""
+    """`slow N`: N ticks of 0.1 s; `approve ...`: asks for approval; `fail`: raises; `note KEY TEXT` / `recall
+    KEY`: writes / reads the run's Store under ("notes",); anything else: echoes."""
     write = get_stream_writer()
     text = _text(state["messages"][-1]).strip()
     write({"step": "started", "text": text})
+    if text.startswith(("note ", "recall ")):
+        store, words = get_store(), text.split(maxsplit=2)
+        if words[0] == "note":
+            await store.aput(("notes",), words[1], {"text": words[2] if len(words) > 2 else ""})
+            return {"messages": [AIMessage(content=f"noted {words[1]}")]}
+        item = await store.aget(("notes",), words[1])
+        return {"messages": [AIMessage(content=f"recalled: {item.value['text'] if item else None}")]}
     if text.startswith("slow"):
         ticks = int(text.split()[1]) if len(text.split()) > 1 else 20
         for tick in range(ticks):

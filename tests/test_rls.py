@@ -28,6 +28,9 @@ INSERT INTO audit_log (user_id, actor, operation, status) VALUES (%(u)s, 'agent'
 INSERT INTO webhook_events (dedupe_key, raw_body, user_id) VALUES (%(envid)s, '{}', %(u)s);
 INSERT INTO threads (thread_id, user_id) VALUES (%(thread)s, %(u)s);
 INSERT INTO runs (thread_id, user_id, assistant_id) VALUES (%(thread)s, %(u)s, 'agent');
+INSERT INTO store_items (user_id, prefix, key, value) VALUES (%(u)s, 'memories.contacts', 'bob@x.com', '{}');
+INSERT INTO store_vectors (user_id, prefix, key, field_name, embedding)
+  VALUES (%(u)s, 'memories.contacts', 'bob@x.com', '$', '{1,0}');
 """
 
 
@@ -139,3 +142,25 @@ def test_audit_log_is_append_only(rls_db: tuple[str, uuid.UUID, uuid.UUID]) -> N
         conn.execute("SELECT set_config('app.user_id', %s, false)", (str(a),))
         assert conn.execute("SELECT status, operation FROM audit_log WHERE id=%s", (row_id,)).fetchone() == (
             "succeeded", "send")
+
+
+def test_store_items_of_one_user_are_invisible_to_another(rls_db: tuple[str, uuid.UUID, uuid.UUID]) -> None:
+    """Both users hold `memories.contacts/bob@x.com` (seeded): each sees and changes only their own."""
+    url, a, b = rls_db
+    with as_role(url, APP_ROLE) as conn:
+        conn.execute("SELECT set_config('app.user_id', %s, false)", (str(b),))
+        conn.execute("UPDATE store_items SET value = '{\"who\": \"b\"}' WHERE prefix = 'memories.contacts'")
+        conn.commit()
+        conn.execute("SELECT set_config('app.user_id', %s, false)", (str(a),))
+        rows = conn.execute("SELECT user_id, value FROM store_items WHERE key = 'bob@x.com'").fetchall()
+        assert rows == [(a, {})]
+        assert conn.execute("DELETE FROM store_items WHERE user_id = %s", (b,)).rowcount == 0
+        assert conn.execute("SELECT count(*) FROM store_vectors").fetchone()[0] == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO store_items (user_id, prefix, key, value) VALUES (%s, 'x', 'y', '{}')", (b,))
+        conn.rollback()
+        conn.execute("SELECT set_config('app.user_id', %s, false)", (str(a),))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE store_items SET user_id = %s", (b,))
+    with psycopg.connect(url) as conn:
+        assert dict(conn.execute("SELECT user_id, value FROM store_items").fetchall()) == {a: {}, b: {"who": "b"}}

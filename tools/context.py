@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.store.base import BaseStore
 
 from db.session import Database
 from docusign_agent.settings import Settings
@@ -32,6 +33,7 @@ class ToolContext:
     database: Database
     docusign: DocuSignClients
     analysis_model: BaseChatModel  # answers document-analysis prompts (no streaming, no tools)
+    store: BaseStore | None = None  # the run's long-term memory (the user's own under our server)
 
     async def client(self) -> DocuSignClient:
         """This user's DocuSign client (raises NotConnected / ReconnectRequired when they must connect first)."""

@@ -6,6 +6,7 @@ from db.models.bulk import BulkOperation, BulkRecipient
 from db.models.documents import AnalysisResult, Document
 from db.models.envelopes import Envelope, Recipient, WebhookEvent
 from db.models.identity import ApiCredential, ApiKey, Profile, UserPreferences
+from db.models.store import StoreItem, StoreVector
 from db.models.threads import Run, Thread
 
 # Tables whose rows belong to one user, with the column that says whose. RLS is enabled and forced on each.
@@ -24,9 +25,11 @@ USER_OWNED: dict[str, str] = {
     "webhook_events": "user_id",
     "threads": "user_id",
     "runs": "user_id",
+    "store_items": "user_id",
+    "store_vectors": "user_id",
 }
 
 __all__ = [
     "AnalysisResult", "ApiCredential", "ApiKey", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
-    "Document", "Envelope", "Profile", "Recipient", "Run", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
+    "Document", "Envelope", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import IndexConfig
 from langgraph.types import Command, Send
 from psycopg_pool import AsyncConnectionPool
 
 from db.session import Database
+from db.store import UserStore
 from docusign_agent.logs import run_id_var, thread_id_var
 from docusign_agent.metrics import RUN_SECONDS, RUNS
 from runtime.bus import EventBus
@@ -53,7 +55,8 @@ class RunControl:
 
 class RunExecutor:
     def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver,
-                 pool: AsyncConnectionPool, *, context: Any = None, run_timeout_seconds: float = 3600) -> None:
+                 pool: AsyncConnectionPool, *, context: Any = None, run_timeout_seconds: float = 3600,
+                 store_index: IndexConfig | None = None) -> None:
         self.db = database
         self.bus = bus
         self.graphs = graphs
@@ -61,6 +64,11 @@ class RunExecutor:
         self.pool = pool
         self.context = context
         self.run_timeout_seconds = run_timeout_seconds
+        self.store_index = store_index
+
+    def store_for(self, user_id: uuid.UUID) -> UserStore:
+        """The Store a run or request of `user_id` sees: only that user's items (RLS)."""
+        return UserStore(self.db, user_id, index=self.store_index)
 
     async def publish(self, run_id: uuid.UUID | str, event: str, payload: Any) -> str:
         return await self.bus.publish(run_stream(run_id), event, serde.dumps(payload))
@@ -79,7 +87,9 @@ class RunExecutor:
         config = self._config(claim, kwargs, assistant_id, metadata)
         try:
             await self.publish(claim.run_id, "metadata", {"run_id": str(claim.run_id), "attempt": 1})
-            graph = self.graphs.get(kwargs["graph_id"], self.checkpointer)
+            # Each run sees its user's Store as `store` (a shallow copy of the compiled graph: microseconds).
+            graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
+                update={"store": self.store_for(claim.user_id)})
             async with asyncio.timeout(self.run_timeout_seconds):
                 await self._stream(graph, claim, kwargs, config)
         except asyncio.CancelledError:

@@ -9,14 +9,17 @@ environment.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import IndexConfig
 from psycopg_pool import AsyncConnectionPool
 
 from agent.checkpointer import make_checkpointer, open_pool
 from db.session import Database
+from db.store import UserStore
 from docusign_agent.settings import Settings
 from runtime.bus import EventBus
 from runtime.runs.executor import RunExecutor
@@ -50,18 +53,22 @@ class AgentRuntime:
     def graph(self, graph_id: str):  # type: ignore[no-untyped-def]
         return self.graphs.get(graph_id, self.checkpointer)
 
+    def store_for(self, user_id: uuid.UUID) -> UserStore:
+        return self.executor.store_for(user_id)
+
 
 async def start_runtime(settings: Settings, database: Database, bus: EventBus, *,
-                        options: RuntimeOptions | None = None, context: Any = None) -> AgentRuntime:
+                        options: RuntimeOptions | None = None, context: Any = None,
+                        store_index: IndexConfig | None = None) -> AgentRuntime:
     """`context` is what runs of graphs that declare its type as their `context_schema` are given (the agent's
-    `RunContext`, carrying this app's dependencies)."""
+    `RunContext`, carrying this app's dependencies); `store_index` turns on the Store's vector search."""
     options = options or RuntimeOptions()
     graphs = options.graphs or registry_for(settings.langgraph_config)
     pool = open_pool(database.urls.app, max_size=options.checkpoint_pool_size or settings.db_pool_size)
     await pool.open(wait=True, timeout=30)
     checkpointer = make_checkpointer(pool)
     executor = RunExecutor(database, bus, graphs, checkpointer, pool, context=context,
-                           run_timeout_seconds=options.run_timeout_seconds)
+                           run_timeout_seconds=options.run_timeout_seconds, store_index=store_index)
     worker_options = options.worker
     if not settings.redis_url and worker_options.announce_runs:
         # One process only: nobody else listens for announcements.

@@ -168,9 +168,11 @@ class RunWorker:
                 log.exception("heartbeat failed")
 
     async def sweep(self) -> int:
+        """Runs whose worker died are settled as errors; expired Store items are reclaimed on the way."""
         async with self.db.anonymous_session() as session:
             rows = (await session.execute(text("SELECT * FROM dsa_sweep_runs(:s)"),
                                           {"s": self.options.stale_after_seconds})).all()
+            await session.execute(text("SELECT dsa_sweep_store()"))
         for run_id, _thread_id, _user_id in rows:
             log.warning("run %s lost its worker; marked as error", run_id)
             error = {"error": "WorkerLost", "message": "the server process executing this run stopped"}
