@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime, get_runtime
 
 from agent.approval import apply_decisions, ask, checked, pending_approvals
 from agent.context import Dependencies, RunContext, tool_context
-from agent.prompts import system_prompt
+from agent.prompts import assistant_settings, system_prompt
 from agent.standalone import shared_dependencies
 from agent.state import AgentState
 from db import audit
@@ -67,7 +67,8 @@ async def call_model(state: AgentState, config: RunnableConfig, runtime: Runtime
     deps = await dependencies(runtime)
     prefs, memories = await asyncio.gather(preferences(tool_context(deps, config)), memory.recall(runtime.store))
     model = deps.chat_model.bind_tools(TOOL_DEFINITIONS)
-    prompt = system_prompt(prefs, memories=memories.prompt_line())
+    prompt = system_prompt(prefs, memories=memories.prompt_line(),
+                           assistant=assistant_settings((config or {}).get("configurable")))
     reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]], config)
     return {"messages": [reply], "preferences": {"confirm_reminders": prefs.confirm_reminders}}
 

@@ -31,6 +31,9 @@ INSERT INTO runs (thread_id, user_id, assistant_id) VALUES (%(thread)s, %(u)s, '
 INSERT INTO store_items (user_id, prefix, key, value) VALUES (%(u)s, 'memories.contacts', 'bob@x.com', '{}');
 INSERT INTO store_vectors (user_id, prefix, key, field_name, embedding)
   VALUES (%(u)s, 'memories.contacts', 'bob@x.com', '$', '{1,0}');
+INSERT INTO assistants (assistant_id, user_id, graph_id, name) VALUES (%(assistant)s, %(u)s, 'agent', 'formal');
+INSERT INTO assistant_versions (assistant_id, version, user_id, graph_id, name)
+  VALUES (%(assistant)s, 1, %(u)s, 'agent', 'formal');
 """
 
 
@@ -39,7 +42,8 @@ def seed(owner_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     with psycopg.connect(owner_url) as conn:
         for user in users:
             params = {"u": user, "email": f"{user}@example.com", "env": uuid.uuid4(),
-                      "envid": str(uuid.uuid4()), "bulk": uuid.uuid4(), "thread": uuid.uuid4()}
+                      "envid": str(uuid.uuid4()), "bulk": uuid.uuid4(), "thread": uuid.uuid4(),
+                      "assistant": uuid.uuid4()}
             for statement in filter(str.strip, SEED.split(";\n")):
                 conn.execute(statement, params)
     return users

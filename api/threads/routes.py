@@ -91,14 +91,7 @@ async def patch_thread(thread_id: str, body: ThreadPatch, principal: CurrentPrin
 
 @router.delete("/threads/{thread_id}", status_code=204, summary="Delete a thread, its runs and checkpoints")
 async def delete_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    tid = parse_uuid(thread_id, "thread_id")
-    async with rt.runs.db.user_session(principal.user_id) as session:
-        await store.require_thread(session, tid, lock=True)
-        running = [r.run_id for r in await store.active_runs(session, tid) if r.status == "running"]
-        await store.delete_thread(session, tid)
-    for run_id in running:
-        await rt.worker.request_cancel(run_id, "interrupt")
-    await rt.checkpointer.adelete_thread(str(tid))
+    await rt.runs.delete_thread(principal.user_id, parse_uuid(thread_id, "thread_id"))
     return Response(status_code=204)
 
 

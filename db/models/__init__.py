@@ -1,5 +1,6 @@
 """Every table of the product. Import from here so Alembic sees the whole metadata."""
 
+from db.models.assistants import Assistant, AssistantVersion
 from db.models.audit import AuditLog
 from db.models.base import Base
 from db.models.bulk import BulkOperation, BulkRecipient
@@ -27,9 +28,11 @@ USER_OWNED: dict[str, str] = {
     "runs": "user_id",
     "store_items": "user_id",
     "store_vectors": "user_id",
+    "assistants": "user_id",
+    "assistant_versions": "user_id",
 }
 
 __all__ = [
-    "AnalysisResult", "ApiCredential", "ApiKey", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
+    "AnalysisResult", "ApiCredential", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
     "Document", "Envelope", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

@@ -20,7 +20,7 @@ from db.models import Run
 from db.session import Database
 from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
 from runtime.bus import EventBus
-from runtime.runs import serde, store
+from runtime.runs import assistants, serde, store
 from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
 from runtime.runs.executor import RunExecutor
 from runtime.runs.graphs import GraphRegistry
@@ -52,9 +52,6 @@ class RunService:
                      prepare_input: PrepareInput | None = None) -> Run:
         """`prepare_input(session, user_id, input)` may rewrite the input inside the run's own transaction (the
         HTTP layer stores files found in messages there), so a refused run changes nothing."""
-        graph_id = self.graphs.resolve(body.assistant_id)
-        if graph_id is None:
-            raise NotFound(f"assistant {body.assistant_id!r} not found", field="assistant_id")
         stateless = thread_id is None
         resume = body.command is not None and body.command.resume is not None
         if stateless and resume:
@@ -64,6 +61,7 @@ class RunService:
         to_end: list[Run] = []
         to_cancel: list[Run] = []
         async with self.db.user_session(user_id) as session:
+            assistant = await assistants.resolve(session, self.graphs, body.assistant_id)
             created = False
             if stateless:
                 thread = await store.insert_thread(session, user_id, None, {})
@@ -107,12 +105,12 @@ class RunService:
                 assistant_id=body.assistant_id,
                 status="pending",
                 metadata_=body.metadata or {},
-                kwargs=self._kwargs(body, graph_id, temporary=stateless and body.on_completion != "keep"),
+                kwargs=self._kwargs(body, assistant, temporary=stateless and body.on_completion != "keep"),
                 multitask_strategy=strategy,
                 run_after=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body.after_seconds or 0),
             )
             await store.merge_thread_metadata(session, thread.thread_id,
-                                              {"graph_id": graph_id, "assistant_id": body.assistant_id})
+                                              {"graph_id": assistant.graph_id, "assistant_id": body.assistant_id})
             await store.set_thread_state(session, thread.thread_id, status="busy")
         RUNS_CREATED.labels(multitask_strategy=strategy).inc()
         for other in to_end:
@@ -128,19 +126,20 @@ class RunService:
         return await self.executor.checkpointer.aget_tuple(config) is None  # type: ignore[arg-type]
 
     @staticmethod
-    def _kwargs(body: RunCreate, graph_id: str, *, temporary: bool) -> dict[str, Any]:
+    def _kwargs(body: RunCreate, assistant: assistants.ResolvedAssistant, *, temporary: bool) -> dict[str, Any]:
         modes = list(dict.fromkeys(body.stream_mode))
         if temporary and "values" not in modes:
             modes.append("values")  # a stateless run's result must survive its thread's deletion
         durability = body.durability or (None if body.checkpoint_during is None else
                                          ("async" if body.checkpoint_during else "exit"))
+        config = body.config.model_dump(exclude_none=True) if body.config else {}
         return {
-            "graph_id": graph_id,
+            "graph_id": assistant.graph_id,
             # agent-chat-ui sends both input and command when resuming; the command wins.
             "input": None if body.command is not None else body.input,
             "command": body.command.model_dump(exclude_none=True) if body.command is not None else None,
-            "config": body.config.model_dump(exclude_none=True) if body.config else {},
-            "context": body.context,
+            "config": assistants.merge_config(assistant.config, config),
+            "context": {**assistant.context, **(body.context or {})} or None,
             "stream_mode": modes,
             "stream_subgraphs": body.stream_subgraphs,
             "stream_resumable": body.stream_resumable,
@@ -153,6 +152,28 @@ class RunService:
             "on_disconnect": body.on_disconnect or "continue",
             "temporary": temporary,
         }
+
+    # --- deleting threads --------------------------------------------------------------------------------
+
+    async def delete_thread(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        """The thread, its runs and its checkpoints; a run still executing is told to stop."""
+        async with self.db.user_session(user_id) as session:
+            await store.require_thread(session, thread_id, lock=True)
+            running = [r.run_id for r in await store.active_runs(session, thread_id) if r.status == "running"]
+            await store.delete_thread(session, thread_id)
+        for run_id in running:
+            await self.worker.request_cancel(run_id, "interrupt")
+        await self.executor.checkpointer.adelete_thread(str(thread_id))
+
+    async def delete_threads_where(self, user_id: uuid.UUID, metadata: dict[str, Any]) -> int:
+        async with self.db.user_session(user_id) as session:
+            ids = await store.thread_ids_where(session, metadata)
+        for thread_id in ids:
+            try:
+                await self.delete_thread(user_id, thread_id)
+            except NotFound:
+                pass  # deleted meanwhile
+        return len(ids)
 
     # --- cancel ----------------------------------------------------------------------------------------
 

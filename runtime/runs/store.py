@@ -116,6 +116,11 @@ async def count_threads(session: AsyncSession, *, metadata: dict[str, Any] | Non
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def thread_ids_where(session: AsyncSession, metadata: dict[str, Any]) -> list[uuid.UUID]:
+    stmt = select(Thread.thread_id).where(Thread.metadata_.contains(metadata))
+    return list((await session.execute(stmt)).scalars())
+
+
 async def merge_thread_metadata(session: AsyncSession, thread_id: uuid.UUID, metadata: dict[str, Any]) -> None:
     await session.execute(
         update(Thread).where(Thread.thread_id == thread_id)
