@@ -18,7 +18,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, created_at, updated_at, uuid_pk
 
 
-class Assistant(Base):
+class AssistantContent:
+    """What a version fixes, and what the assistant's current content is copied from."""
+
+    graph_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
+
+
+class Assistant(AssistantContent, Base):
     __tablename__ = "assistants"
     __table_args__ = (
         Index("ix_assistants_user_id_updated_at", "user_id", "updated_at"),
@@ -29,18 +40,12 @@ class Assistant(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False
     )
-    graph_id: Mapped[str] = mapped_column(String(100), nullable=False)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[str | None] = mapped_column(Text)
-    config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
 
 
-class AssistantVersion(Base):
+class AssistantVersion(AssistantContent, Base):
     __tablename__ = "assistant_versions"
     __table_args__ = (
         ForeignKeyConstraint(["assistant_id"], ["assistants.assistant_id"], ondelete="CASCADE"),
@@ -51,10 +56,4 @@ class AssistantVersion(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False
     )
-    graph_id: Mapped[str] = mapped_column(String(100), nullable=False)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[str | None] = mapped_column(Text)
-    config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False, server_default="{}")
     created_at: Mapped[dt.datetime] = created_at()
