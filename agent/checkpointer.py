@@ -18,7 +18,28 @@ from psycopg_pool import AsyncConnectionPool
 
 from db.urls import driver_url
 
+_COPY = (
+    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+    "metadata) SELECT %(dst)s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+    "CASE WHEN metadata ? 'thread_id' THEN jsonb_set(metadata, '{thread_id}', to_jsonb(%(dst)s::text)) "
+    "ELSE metadata END FROM checkpoints WHERE thread_id = %(src)s",
+    "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
+    "SELECT %(dst)s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %(src)s",
+    "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, "
+    "task_path) SELECT %(dst)s, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path "
+    "FROM checkpoint_writes WHERE thread_id = %(src)s",
+)
+
+
 class PooledPostgresSaver(AsyncPostgresSaver):
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Every checkpoint, blob and pending write of one thread under another id, in one transaction (the
+        Postgres saver leaves this to subclasses)."""
+        params = {"src": str(source_thread_id), "dst": str(target_thread_id)}
+        async with self._cursor(pipeline=False) as cur, cur.connection.transaction():
+            for statement in _COPY:
+                await cur.execute(statement, params)
+
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
         if not isinstance(self.conn, AsyncConnectionPool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from api.errors import ApiError
+from runtime.bus import EventBus, InvalidEventId, check_event_id
 
 
 def parse_uuid(value: str, field: str) -> uuid.UUID:
@@ -12,3 +13,11 @@ def parse_uuid(value: str, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise ApiError(422, "invalid_request", f"{field} must be a UUID, got {value!r}", field=field) from None
+
+
+def check_last_event_id(bus: EventBus, last_event_id: str) -> None:
+    try:
+        check_event_id(bus, last_event_id)
+    except InvalidEventId:
+        raise ApiError(400, "invalid_request", f"Last-Event-ID {last_event_id!r} is not an event id of this server",
+                       field="Last-Event-ID") from None

@@ -9,20 +9,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api.runs import attachments
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Runtime
 from api.errors import ApiError
-from api.params import parse_uuid
+from api.params import check_last_event_id, parse_uuid
 from api.responses import json_response, sse_response
 from db.models import Run
-from runtime.bus import InvalidEventId, check_event_id
 from runtime.runs import serde, store
 from runtime.runs.process import AgentRuntime
-from runtime.runs.schemas import RunCreate, RunStatus, stream_modes
+from runtime.runs.schemas import RunCreate, RunsCancel, RunStatus, stream_modes
 
 router = APIRouter(tags=["runs"])
 
@@ -42,7 +41,9 @@ def _where(run: Run, tail: str) -> dict[str, str]:
 async def _stream_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID | None,
                       body: RunCreate, files: attachments.InputFiles) -> StreamingResponse:
     run = await rt.runs.create(principal_id, thread_id, body, prepare_input=files.store)
-    events = rt.runs.stream(principal_id, run.thread_id, run.run_id, last_id=None, modes=None,
+    # A stateless run also streams `values` for its result; only the modes asked for are sent.
+    events = rt.runs.stream(principal_id, run.thread_id, run.run_id, last_id=None,
+                            modes=body.stream_mode if thread_id is None else None,
                             cancel_on_disconnect=body.on_disconnect == "cancel")
     return sse_response(events, headers=_where(run, "stream"))
 
@@ -81,12 +82,13 @@ async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipa
 @router.get("/threads/{thread_id}/runs", summary="List the thread's runs, newest first")
 async def list_runs(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: Annotated[int, Query(ge=0)] = 0,
-                    status: Annotated[RunStatus | None, Query()] = None) -> Response:
+                    status: Annotated[RunStatus | None, Query()] = None,
+                    select: Annotated[list[str] | None, Query()] = None) -> Response:
     tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.require_thread(session, tid)
         runs = await store.list_runs(session, tid, limit=limit, offset=offset, status=status)
-    return json_response([store.run_json(r) for r in runs])
+    return json_response([store.select_fields(store.run_json(r), select) for r in runs])
 
 
 async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, run_id: str) -> Run:
@@ -129,7 +131,7 @@ async def join_stream(thread_id: str, run_id: str, principal: CurrentPrincipal, 
     if last_event_id == "-1":
         last_event_id = None  # the JS SDK's "replay from the start" (what its reconnect-on-mount sends)
     if last_event_id:
-        _check_event_id(rt, last_event_id)
+        check_last_event_id(rt.bus, last_event_id)
     events = rt.runs.stream(principal.user_id, run.thread_id, run.run_id, last_id=last_event_id or None,
                             modes=modes, cancel_on_disconnect=cancel_on_disconnect)
     return sse_response(events, headers=_where(run, "stream"))
@@ -169,6 +171,26 @@ async def create_stateless(body: RunCreate, principal: CurrentPrincipal, files: 
     return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 
+@router.post("/runs/batch", summary="Create background runs, each on a temporary thread")
+async def create_batch(body: Annotated[list[RunCreate], Body(min_length=1, max_length=100)],
+                       principal: CurrentPrincipal, files: Files, rt: Runtime) -> Response:
+    await rt.runs.check_assistants(principal.user_id, [run.assistant_id for run in body])  # all or none
+    runs = [await rt.runs.create(principal.user_id, None, run, prepare_input=files.store) for run in body]
+    return json_response([store.run_json(run) for run in runs])
+
+
+@router.post("/runs/cancel", status_code=204, summary="Cancel runs: listed ones of a thread, or all pending/running")
+async def cancel_many(body: RunsCancel, principal: CurrentPrincipal, rt: Runtime,
+                      action: Annotated[Literal["interrupt", "rollback"], Query()] = "interrupt") -> Response:
+    if body.run_ids is not None:
+        ids = [parse_uuid(r, "run_ids") for r in body.run_ids]
+        await rt.runs.cancel_many(principal.user_id, action, thread_id=parse_uuid(body.thread_id, "thread_id"),
+                                  run_ids=ids)
+    else:
+        await rt.runs.cancel_many(principal.user_id, action, status=body.status)
+    return Response(status_code=204)
+
+
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
@@ -185,10 +207,3 @@ def _query_modes(raw: list[str] | None) -> list[str] | None:
     except ValueError as exc:
         raise ApiError(422, "invalid_request", f"stream_mode: {exc}", field="stream_mode") from None
 
-
-def _check_event_id(rt: AgentRuntime, last_event_id: str) -> None:
-    try:
-        check_event_id(rt.bus, last_event_id)
-    except InvalidEventId:
-        raise ApiError(400, "invalid_request", f"Last-Event-ID {last_event_id!r} is not an event id of this server",
-                       field="Last-Event-ID") from None

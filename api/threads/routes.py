@@ -8,18 +8,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from langgraph.errors import InvalidUpdateError
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime
 from api.errors import ApiError
-from api.params import parse_uuid
-from api.responses import json_response
+from api.params import check_last_event_id, parse_uuid
+from api.responses import json_response, sse_response
 from api.threads.schemas import (
     ThreadCount,
     ThreadCreate,
     ThreadHistory,
     ThreadPatch,
+    ThreadPrune,
     ThreadSearch,
     ThreadStateCheckpoint,
     ThreadStateUpdate,
@@ -28,6 +31,7 @@ from runtime.runs import store
 from runtime.runs.executor import snapshot_summary
 from runtime.runs.graphs import GraphUnavailable
 from runtime.runs.process import AgentRuntime
+from runtime.runs.threads import THREAD_STREAM_MODES
 from runtime.runs.thread_state import checkpoint_of, state_json, thread_config
 
 router = APIRouter(tags=["threads"])
@@ -38,9 +42,12 @@ router = APIRouter(tags=["threads"])
 async def create_thread(principal: CurrentPrincipal, rt: Runtime,
                         body: Annotated[ThreadCreate | None, Body()] = None) -> Response:
     body = body or ThreadCreate()
-    if body.supersteps:
-        raise ApiError(422, "invalid_request", "supersteps are not supported by this server", field="supersteps")
     thread_id = parse_uuid(body.thread_id, "thread_id") if body.thread_id else None
+    if body.supersteps:
+        graph_id = str((body.metadata or {}).get("graph_id") or "agent")
+        if rt.graphs.resolve(graph_id) is None:
+            raise ApiError(422, "invalid_request", f"metadata.graph_id: {graph_id!r} is not a graph served here",
+                           field="metadata.graph_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
         row = await store.insert_thread(session, principal.user_id, thread_id, body.metadata or {})
         if row is None:
@@ -48,7 +55,13 @@ async def create_thread(principal: CurrentPrincipal, rt: Runtime,
             if existing is not None and body.if_exists == "do_nothing":
                 return json_response(store.thread_json(existing))
             raise ApiError(409, "conflict", f"thread {thread_id} already exists", field="thread_id")
-        return json_response(store.thread_json(row))
+    if body.supersteps:
+        try:
+            row = await rt.threads.apply_supersteps(principal.user_id, row, body.supersteps)
+        except BaseException:
+            await rt.runs.delete_thread(principal.user_id, row.thread_id)  # a refused create leaves nothing
+            raise
+    return json_response(store.thread_json(row))
 
 
 @router.post("/threads/search", summary="Search your threads")
@@ -72,6 +85,12 @@ async def count_threads(principal: CurrentPrincipal, rt: Runtime,
     return json_response(count)
 
 
+@router.post("/threads/prune", summary="Delete threads, or keep only their latest checkpoint")
+async def prune_threads(body: ThreadPrune, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    ids = [parse_uuid(i, "thread_ids") for i in body.thread_ids]
+    return json_response({"pruned_count": await rt.threads.prune(principal.user_id, ids, body.strategy)})
+
+
 @router.get("/threads/{thread_id}", summary="Get a thread")
 async def get_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
     tid = parse_uuid(thread_id, "thread_id")
@@ -87,6 +106,31 @@ async def patch_thread(thread_id: str, body: ThreadPatch, principal: CurrentPrin
         await store.merge_thread_metadata(session, tid, body.metadata)
     async with rt.runs.db.user_session(principal.user_id) as session:
         return json_response(store.thread_json(await store.require_thread(session, tid)))
+
+
+@router.post("/threads/{thread_id}/copy", summary="Copy a thread: metadata, state and history")
+async def copy_thread(thread_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    copy = await rt.threads.copy(principal.user_id, parse_uuid(thread_id, "thread_id"))
+    return json_response(store.thread_json(copy))
+
+
+@router.get("/threads/{thread_id}/stream", summary="Join every run of the thread as it comes (SSE)")
+async def join_thread_stream(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+                             last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                             stream_mode: Annotated[list[str] | None, Query()] = None,
+                             stream_modes: Annotated[list[str] | None, Query()] = None) -> StreamingResponse:
+    """The Python SDK sends `stream_mode` (repeated), langgraph-api reads `stream_modes` (comma-separated): both."""
+    tid = parse_uuid(thread_id, "thread_id")
+    raw_modes = [*(stream_mode or []), *(stream_modes or [])]
+    modes = [m.strip() for raw in raw_modes for m in raw.split(",") if m.strip()] or ["run_modes"]
+    unknown = [m for m in modes if m not in THREAD_STREAM_MODES]
+    if unknown:
+        raise ApiError(422, "invalid_request", f"stream_modes: unknown mode {unknown[0]!r}; use "
+                       f"{', '.join(THREAD_STREAM_MODES)}", field="stream_modes")
+    if last_event_id:
+        check_last_event_id(rt.bus, last_event_id)
+    await rt.threads.check_streamable(principal.user_id, tid)
+    return sse_response(rt.threads.stream(principal.user_id, tid, last_id=last_event_id or None, modes=modes))
 
 
 @router.delete("/threads/{thread_id}", status_code=204, summary="Delete a thread, its runs and checkpoints")
@@ -156,13 +200,14 @@ async def update_state(thread_id: str, body: ThreadStateUpdate, principal: Curre
     config = thread_config(str(tid), checkpoint, body.checkpoint_id)
     try:
         new_config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
-    except (ValueError, KeyError) as exc:
+    except (InvalidUpdateError, ValueError, KeyError) as exc:
         raise ApiError(422, "invalid_request", f"values: {exc}", field="values") from None
     snapshot = await graph.aget_state(thread_config(str(tid)))
     values, interrupts = snapshot_summary(snapshot)
     async with rt.runs.db.user_session(principal.user_id) as session:
         await store.set_thread_state(session, tid, values=values, interrupts=interrupts,
                                      status="interrupted" if snapshot.next else "idle")
+    await rt.threads.state_updated(tid, snapshot)
     return json_response({"checkpoint": checkpoint_of(new_config)})
 
 
@@ -176,13 +221,17 @@ async def history(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
             await store.require_thread(session, tid)
         return json_response([])
     _, graph = await _graph_for(rt, principal.user_id, tid)
-    before = body.before
-    before_config = None
-    if before is not None:
-        before_id = before if isinstance(before, str) else before.checkpoint_id
-        before_config = thread_config(str(tid), checkpoint_id=before_id)
+    before_id = body.before_checkpoint_id()
+    before_config = thread_config(str(tid), checkpoint_id=before_id) if before_id else None
     checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None
     states = [state_json(s) async for s in graph.aget_state_history(
         thread_config(str(tid), checkpoint), filter=body.metadata, before=before_config, limit=body.limit)]
     return json_response(states)
+
+
+@router.get("/threads/{thread_id}/history", summary="Past states of the thread, newest first")
+async def history_get(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+                      before: Annotated[str | None, Query()] = None) -> Response:
+    return await history(thread_id, principal, rt, ThreadHistory(limit=limit, before=before))
 

@@ -55,8 +55,27 @@ class ThreadStateCheckpoint(Body):
     subgraphs: bool = False
 
 
+class ConfigWithCheckpoint(Body):
+    """The SDK's typed `before`: a config, `{"configurable": {"checkpoint_id": ...}}`."""
+
+    configurable: Checkpoint
+
+
 class ThreadHistory(Body):
     limit: int = Field(default=10, ge=1, le=1000)
-    before: str | Checkpoint | None = None
+    before: str | ConfigWithCheckpoint | Checkpoint | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: Checkpoint | None = None
+    select: list[str] | None = None
+
+    def before_checkpoint_id(self) -> str | None:
+        if isinstance(self.before, ConfigWithCheckpoint):
+            return self.before.configurable.checkpoint_id
+        if isinstance(self.before, Checkpoint):
+            return self.before.checkpoint_id
+        return self.before or None
+
+
+class ThreadPrune(Body):
+    thread_ids: list[str] = Field(max_length=1000)
+    strategy: Literal["delete", "keep_latest"] = "delete"

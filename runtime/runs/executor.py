@@ -209,8 +209,11 @@ class RunExecutor:
 
 def _graph_input(kwargs: dict[str, Any]) -> Any:
     command = kwargs.get("command")
-    if not command:
-        return kwargs.get("input")
+    return command_of(command) if command else kwargs.get("input")
+
+
+def command_of(command: dict[str, Any]) -> Command:
+    """A command as clients send it (`resume`, `update`, `goto` with node names or `{"node", "input"}` sends)."""
     goto = command.get("goto")
     if goto is not None and not isinstance(goto, list):
         goto = [goto]

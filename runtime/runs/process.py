@@ -26,6 +26,7 @@ from runtime.runs.executor import RunExecutor
 from runtime.runs.graph_config import registry_for
 from runtime.runs.graphs import GraphRegistry
 from runtime.runs.service import RunService
+from runtime.runs.threads import ThreadService
 from runtime.runs.worker import RunWorker, WorkerOptions
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class AgentRuntime:
     executor: RunExecutor
     worker: RunWorker
     runs: RunService
+    threads: ThreadService
 
     def graph(self, graph_id: str):  # type: ignore[no-untyped-def]
         return self.graphs.get(graph_id, self.checkpointer)
@@ -74,9 +76,10 @@ async def start_runtime(settings: Settings, database: Database, bus: EventBus, *
         # One process only: nobody else listens for announcements.
         worker_options = WorkerOptions(**{**worker_options.__dict__, "announce_runs": False})
     worker = RunWorker(database, bus, executor, worker_options)
+    runs = RunService(database, bus, graphs, worker, executor, heartbeat_seconds=options.sse_heartbeat_seconds)
+    threads = ThreadService(database, bus, graphs, executor, runs, heartbeat_seconds=options.sse_heartbeat_seconds)
     runtime = AgentRuntime(bus=bus, graphs=graphs, pool=pool, checkpointer=checkpointer, executor=executor,
-                           worker=worker, runs=RunService(database, bus, graphs, worker, executor,
-                                                          heartbeat_seconds=options.sse_heartbeat_seconds))
+                           worker=worker, runs=runs, threads=threads)
     try:
         await worker.start()
     except BaseException:

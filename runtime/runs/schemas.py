@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from db.models.threads import MULTITASK_STRATEGIES, RUN_STATUSES
 
@@ -113,3 +113,19 @@ class RunCreate(Body):
         if value:
             raise ValueError("run webhooks are not supported by this server; join the run or poll it instead")
         return value
+
+
+class RunsCancel(Body):
+    """Either `thread_id` with `run_ids`, or `status`: every pending and/or running run of the caller."""
+
+    thread_id: str | None = None
+    run_ids: list[str] | None = Field(default=None, min_length=1, max_length=1000)
+    status: Literal["pending", "running", "all"] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RunsCancel:
+        if (self.run_ids is None) == (self.status is None):
+            raise ValueError("send either thread_id with run_ids, or status (pending, running or all)")
+        if self.run_ids is not None and not self.thread_id:
+            raise ValueError("run_ids need the thread_id they belong to")
+        return self

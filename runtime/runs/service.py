@@ -26,7 +26,7 @@ from runtime.runs.executor import RunExecutor
 from runtime.runs.graphs import GraphRegistry
 from runtime.runs.schemas import RunCreate
 from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
-from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_stream
+from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_stream, thread_stream
 from runtime.runs.worker import RunWorker
 
 ALWAYS_SENT = {"metadata", "error", END}
@@ -118,6 +118,8 @@ class RunService:
         for other in to_cancel:
             await self.worker.request_cancel(other.run_id, strategy)
         await self.bus.expire(run_stream(run.run_id), RUN_STREAM_TTL_SECONDS)
+        await self.bus.publish(thread_stream(run.thread_id), "run", orjson.dumps({"run_id": str(run.run_id)}))
+        await self.bus.expire(thread_stream(run.thread_id), RUN_STREAM_TTL_SECONDS)
         await self.worker.run_created(body.after_seconds or 0)
         return run
 
@@ -175,7 +177,38 @@ class RunService:
                 pass  # deleted meanwhile
         return len(ids)
 
+    async def check_assistants(self, user_id: uuid.UUID, assistant_ids: list[str]) -> None:
+        """Raises NotFound for the first assistant id the user cannot run (before a batch creates anything)."""
+        async with self.db.user_session(user_id) as session:
+            for assistant_id in dict.fromkeys(assistant_ids):
+                await assistants.resolve(session, self.graphs, assistant_id)
+
     # --- cancel ----------------------------------------------------------------------------------------
+
+    async def cancel_many(self, user_id: uuid.UUID, action: str, *, thread_id: uuid.UUID | None = None,
+                          run_ids: list[uuid.UUID] | None = None, status: str | None = None) -> int:
+        """Cancel the listed runs of a thread (each must be the caller's and still active), or every active run
+        of the caller in `status` (`pending`, `running` or `all`)."""
+        if run_ids is not None and thread_id is not None:
+            async with self.db.user_session(user_id) as session:
+                await store.require_thread(session, thread_id)
+                for run_id in run_ids:
+                    run = await store.require_run(session, thread_id, run_id)
+                    if run.status not in store.ACTIVE:
+                        raise Conflict(f"run {run_id} already finished with status {run.status}",
+                                       code="run_finished", field="run_ids")
+            targets = [(thread_id, run_id) for run_id in run_ids]
+        else:
+            statuses = store.ACTIVE if status == "all" else (status,)
+            async with self.db.user_session(user_id) as session:
+                targets = await store.runs_in(session, statuses)
+        for tid, rid in targets:
+            try:
+                await self.cancel(user_id, tid, rid, action)
+            except Conflict:
+                pass  # finished meanwhile
+        return len(targets)
+
 
     async def cancel(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID, action: str) -> None:
         async with self.db.user_session(user_id) as session:

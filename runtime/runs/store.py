@@ -188,6 +188,13 @@ async def list_runs(session: AsyncSession, thread_id: uuid.UUID, *, limit: int, 
     return list((await session.execute(stmt)).scalars())
 
 
+async def runs_in(session: AsyncSession, statuses: Sequence[str]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(thread id, run id) of every run of the session's user in one of `statuses`, oldest first."""
+    rows = await session.execute(select(Run.thread_id, Run.run_id).where(Run.status.in_(list(statuses)))
+                                 .order_by(Run.created_at))
+    return [(r[0], r[1]) for r in rows]
+
+
 async def insert_run(session: AsyncSession, **values: Any) -> Run:
     run = Run(**values)
     session.add(run)

@@ -21,6 +21,11 @@ def run_stream(run_id: uuid.UUID | str) -> str:
     return f"run:{run_id}"
 
 
+def thread_stream(thread_id: uuid.UUID | str) -> str:
+    """A thread's own events: `run` when a run is created on it, `state_update` when its state is updated."""
+    return f"thread:{thread_id}"
+
+
 def end_event(run_id: uuid.UUID | str, status: str) -> bytes:
     return orjson.dumps({"run_id": str(run_id), "status": status})
 
