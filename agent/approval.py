@@ -13,9 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.errors import GraphInterrupt
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError
 
+from db import approvals
 from tools.base import ToolSpec, check, validate
 from tools.context import ToolContext
 from tools.registry import BY_NAME
@@ -164,18 +166,61 @@ def parse_decisions(value: Any, expected: int) -> list[Decision]:
     return decisions
 
 
-def ask(calls: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Decision]:
-    """Interrupt until the resume value is a valid set of decisions.
+async def ask(calls: list[tuple[dict[str, Any], dict[str, str]]], ctx: ToolContext) -> list[Decision]:
+    """Interrupt until the resume value is a valid set of decisions on the calls the person was shown.
 
     A malformed resume must change nothing and leave the thread usable, so instead of failing the run (which
     would also record the bad value as this interrupt's answer) the gate asks again, saying what was wrong.
+    Each time it asks, it records what it showed (`db.approvals.asked`); a resume that arrives after the calls
+    changed (a command that also rewrote the messages) is not taken as a decision on the new arguments: the
+    gate asks again, showing them.
     """
     payload = request_payload(calls)
     while True:
         try:
-            return parse_decisions(interrupt(payload), len(calls))
+            value = interrupt(payload)
+        except GraphInterrupt:
+            await _record_asked(calls, ctx)
+            raise
+        try:
+            decisions = parse_decisions(value, len(calls))
         except InvalidResume as exc:
             payload = {**request_payload(calls), "error": str(exc)}
+            continue
+        changed = await _changed_since_asked(calls, ctx)
+        if changed:
+            payload = {**request_payload(calls), "error": (
+                f"The arguments of {', '.join(changed)} are not the ones you were shown; nothing was done. "
+                "Decide again on the calls as they are now.")}
+            continue
+        return decisions
+
+
+async def _record_asked(calls: list[tuple[dict[str, Any], dict[str, str]]], ctx: ToolContext) -> None:
+    async with ctx.database.user_session(ctx.user_id) as session:
+        for call, _ in calls:
+            await approvals.asked(session, user_id=ctx.user_id, thread_id=ctx.thread_id, tool_call_id=call["id"],
+                                  tool_name=call["name"], args=call["args"], source="chat")
+
+
+async def _changed_since_asked(calls: list[tuple[dict[str, Any], dict[str, str]]], ctx: ToolContext) -> list[str]:
+    """Names of the calls whose arguments differ from what the person was shown, or who was never shown them.
+    A call already decided (the gate running again after recording) is judged when the tool node consumes it."""
+    async with ctx.database.user_session(ctx.user_id) as session:
+        shown = await approvals.pending_digests(session, user_id=ctx.user_id, thread_id=ctx.thread_id,
+                                                tool_call_ids=[c["id"] for c, _ in calls])
+    return [c["name"] for c, _ in calls
+            if c["id"] not in shown or (shown[c["id"]] is not None and shown[c["id"]] != approvals.digest(c["args"]))]
+
+
+async def record_decisions(session: Any, ctx: ToolContext, calls: list[dict[str, Any]], approved: list[str],
+                           decided: AIMessage) -> None:
+    """Write each decision with the arguments it covers: those of `decided` (the message after edits)."""
+    final = {c["id"]: c["args"] for c in decided.tool_calls}
+    for call in calls:
+        await approvals.decide(session, user_id=ctx.user_id, thread_id=ctx.thread_id, tool_call_id=call["id"],
+                               decision="approved" if call["id"] in approved else "rejected",
+                               args=final.get(call["id"], call["args"]))
 
 
 def apply_decisions(

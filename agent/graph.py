@@ -19,12 +19,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
 
-from agent.approval import apply_decisions, ask, checked, pending_approvals
+from agent.approval import apply_decisions, ask, checked, pending_approvals, record_decisions
 from agent.context import Dependencies, RunContext, tool_context
 from agent.prompts import assistant_settings, system_prompt
 from agent.standalone import shared_dependencies
 from agent.state import AgentState
-from db import audit
+from db import approvals, audit
 from tools.base import as_langchain_tool, execute
 from tools import memory
 from tools.common import preferences
@@ -92,47 +92,68 @@ async def gate(state: AgentState, config: RunnableConfig, runtime: Runtime[RunCo
     # A call that can only fail (bad arguments, unknown template or document) is answered with its error and
     # never shown to a person; the model gets the error and can correct itself.
     askable, failed = await checked(calls, ctx)
-    decisions = ask(askable) if askable else []  # interrupts the run until a person decides
+    decisions = await ask(askable, ctx) if askable else []  # interrupts the run until a person decides
     asked = [call for call, _ in askable]
     updated, replies, approved, rejected = apply_decisions(message, asked, decisions)
     refused = {m.tool_call_id: m for m in failed}
     async with ctx.database.user_session(ctx.user_id) as session:
-        # Written once the decisions are in: code before interrupt() runs again when the run resumes.
+        # Written once the decisions are in: code before interrupt() runs again when the run resumes. The
+        # decisions go to the approval record, the only thing the tool node trusts (not the graph's state).
+        await record_decisions(session, ctx, asked, approved, updated or message)
         for call in calls:
             if call["id"] in refused:
                 await _audit(session, ctx, call, actor="agent", status="failed")
         for call, _ in rejected:
             await _audit(session, ctx, call, actor="user", status="rejected")
     messages: list[Any] = [updated] if updated is not None else []
-    return {"messages": [*messages, *failed, *replies], "approved": approved}
+    return {"messages": [*messages, *failed, *replies]}
 
 
-async def _audit(session: Any, ctx: ToolContext, call: dict[str, Any], *, actor: str, status: str) -> None:
+async def _audit(session: Any, ctx: ToolContext, call: dict[str, Any], *, actor: str, status: str,
+                 error_code: str | None = None, error_message: str | None = None) -> None:
     envelope_id = call["args"].get("envelope_id")
     await audit.start(
         session, user_id=ctx.user_id, actor=actor, operation=call["name"], arguments=redact(call["args"]),
         status=status, thread_id=ctx.thread_id, run_id=ctx.run_id, tool_call_id=call["id"],
         envelope_id=envelope_id if isinstance(envelope_id, str) else None,
+        error_code=error_code, error_message=error_message,
     )
+
+
+async def _take_approval(ctx: ToolContext, call: dict[str, Any]) -> dict[str, Any] | None:
+    """Consume the person's approval of exactly this call; without one, the refusal (audited) instead."""
+    async with ctx.database.user_session(ctx.user_id) as session:
+        if await approvals.consume(session, user_id=ctx.user_id, thread_id=ctx.thread_id, tool_call_id=call["id"],
+                                   args=call["args"]):
+            return None
+        message = (f"{call['name']} needs the user's approval of these exact arguments first, and there is none "
+                   "on record for this call; nothing was done.")
+        await _audit(session, ctx, call, actor="agent", status="failed", error_code="not_approved",
+                     error_message=message)
+    return {"error": "not_approved", "message": message}
 
 
 async def run_tools(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
     message = _last_ai(state)
     assert message is not None
     answered = _answered(state)
-    approved = set(state.get("approved") or [])
     deps = await dependencies(runtime)
     confirm = confirm_reminders(state)
 
     async def one(call: dict[str, Any]) -> ToolMessage:
         spec = BY_NAME.get(call["name"])
+        ctx = tool_context(deps, config, call["id"], store=runtime.store)
+        refusal: dict[str, Any] | None = None
         if spec is None:
-            payload = {"error": "unknown_tool", "message": f"There is no tool called {call['name']}."}
-        elif spec.needs_approval(call["args"], confirm_reminders=confirm) and call["id"] not in approved:
-            payload = {"error": "not_approved", "message": f"{call['name']} needs the user's approval first; nothing was done."}
+            refusal = {"error": "unknown_tool", "message": f"There is no tool called {call['name']}."}
+        elif spec.needs_approval(call["args"], confirm_reminders=confirm):
+            refusal = await _take_approval(ctx, call)
+        if refusal is not None:
+            payload = refusal
         else:
+            assert spec is not None
             started = time.perf_counter()
-            payload = await execute(spec, call["args"], tool_context(deps, config, call["id"], store=runtime.store))
+            payload = await execute(spec, call["args"], ctx)
             # How long the call took, for people reading the conversation (the model never sees metadata).
             metadata = {"duration_ms": round((time.perf_counter() - started) * 1000)}
             await memory.learn(runtime.store, spec.name, call["args"], payload)

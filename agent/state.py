@@ -1,17 +1,18 @@
-"""The graph's state: the conversation, and which tool calls a person has approved."""
+"""The graph's state: the conversation, and the user's preferences as this turn read them.
+
+Which tool calls a person approved is deliberately not here: a client can write graph state (`POST
+/threads/{id}/state`, a run's `command.update`), so approvals live in the server's approval record
+(`db/approvals.py`), which only the gate writes and the tool node consumes.
+"""
 
 from __future__ import annotations
 
-import operator
-from typing import Annotated, Any
+from typing import Any
 
 from langgraph.graph import MessagesState
 
 
 class AgentState(MessagesState):
-    # Ids of tool calls a person approved. The tool node refuses an irreversible call whose id is not here,
-    # so the gate cannot be skipped by any path through the graph.
-    approved: Annotated[list[str], operator.add]
     # The user's preferences as the model node read them this turn; the gate and the tool node use the same
-    # values rather than asking the database again.
+    # values rather than asking the database again. Clients may not write them (`agent/guard.py`).
     preferences: dict[str, Any]

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.guard import RefusedUpdate
 from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
 
 # How a refusal of the runs layer is answered over HTTP.
@@ -49,6 +50,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _runs_error(_: Request, exc: RunsError) -> JSONResponse:
         status = next((s for kind, s in RUNS_ERROR_STATUS.items() if isinstance(exc, kind)), 400)
         return JSONResponse(ApiError(status, exc.code, exc.message, field=exc.field).body(), status_code=status)
+
+    @app.exception_handler(RefusedUpdate)
+    async def _refused_update(_: Request, exc: RefusedUpdate) -> JSONResponse:
+        return JSONResponse(ApiError(422, exc.code, exc.message, field=exc.field).body(), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

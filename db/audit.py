@@ -24,10 +24,14 @@ async def start(
     thread_id: str | None = None,
     run_id: str | None = None,
     tool_call_id: str | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
 ) -> int:
+    """A row before the action; a refusal that never reaches DocuSign is written whole here (with its error)."""
     stmt = insert(AuditLog).values(
         user_id=user_id, actor=actor, operation=operation, arguments=arguments, status=status,
         envelope_id=envelope_id, thread_id=thread_id, run_id=run_id, tool_call_id=tool_call_id,
+        error_code=error_code, error_message=error_message,
     ).returning(AuditLog.id)
     return (await session.execute(stmt)).scalar_one()
 

@@ -34,6 +34,8 @@ INSERT INTO store_vectors (user_id, prefix, key, field_name, embedding)
 INSERT INTO assistants (assistant_id, user_id, graph_id, name) VALUES (%(assistant)s, %(u)s, 'agent', 'formal');
 INSERT INTO assistant_versions (assistant_id, version, user_id, graph_id, name)
   VALUES (%(assistant)s, 1, %(u)s, 'agent', 'formal');
+INSERT INTO approvals (user_id, thread_id, tool_call_id, tool_name, args, args_digest, source)
+  VALUES (%(u)s, %(thread)s, 'call_1', 'void_envelope', '{}', 'd', 'chat');
 """
 
 

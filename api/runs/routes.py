@@ -174,7 +174,7 @@ async def create_stateless(body: RunCreate, principal: CurrentPrincipal, files: 
 @router.post("/runs/batch", summary="Create background runs, each on a temporary thread")
 async def create_batch(body: Annotated[list[RunCreate], Body(min_length=1, max_length=100)],
                        principal: CurrentPrincipal, files: Files, rt: Runtime) -> Response:
-    await rt.runs.check_assistants(principal.user_id, [run.assistant_id for run in body])  # all or none
+    await rt.runs.check_runs(principal.user_id, body)  # all or none
     runs = [await rt.runs.create(principal.user_id, None, run, prepare_input=files.store) for run in body]
     return json_response([store.run_json(run) for run in runs])
 

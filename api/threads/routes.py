@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from langgraph.errors import InvalidUpdateError
 
+from agent.guard import check_update, infer_as_node
 from api.auth import CurrentPrincipal
 from api.deps import Runtime
 from api.errors import ApiError
@@ -198,6 +199,9 @@ async def update_state(thread_id: str, body: ThreadStateUpdate, principal: Curre
         raise ApiError(409, "thread_busy", "the thread has a run in progress; update its state afterwards")
     checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else None
     config = thread_config(str(tid), checkpoint, body.checkpoint_id)
+    # Acting as the gate or the tool node, or writing the fields the agent keeps, is refused (422, nothing stored).
+    check_update(graph, body.values, body.as_node,
+                 inferred=await infer_as_node(graph, config) if body.as_node is None else None)
     try:
         new_config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
     except (InvalidUpdateError, ValueError, KeyError) as exc:

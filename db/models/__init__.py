@@ -1,5 +1,6 @@
 """Every table of the product. Import from here so Alembic sees the whole metadata."""
 
+from db.models.approvals import Approval
 from db.models.assistants import Assistant, AssistantVersion
 from db.models.audit import AuditLog
 from db.models.base import Base
@@ -30,9 +31,10 @@ USER_OWNED: dict[str, str] = {
     "store_vectors": "user_id",
     "assistants": "user_id",
     "assistant_versions": "user_id",
+    "approvals": "user_id",
 }
 
 __all__ = [
-    "AnalysisResult", "ApiCredential", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
+    "AnalysisResult", "ApiCredential", "Approval", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
     "Document", "Envelope", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

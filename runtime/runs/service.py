@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from agent.guard import check_command
 from db.models import Run
 from db.session import Database
 from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
@@ -23,7 +24,7 @@ from runtime.bus import EventBus
 from runtime.runs import assistants, serde, store
 from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
 from runtime.runs.executor import RunExecutor
-from runtime.runs.graphs import GraphRegistry
+from runtime.runs.graphs import GraphRegistry, GraphUnavailable
 from runtime.runs.schemas import RunCreate
 from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
 from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_stream, thread_stream
@@ -62,6 +63,7 @@ class RunService:
         to_cancel: list[Run] = []
         async with self.db.user_session(user_id) as session:
             assistant = await assistants.resolve(session, self.graphs, body.assistant_id)
+            self._check_command(assistant.graph_id, body)
             created = False
             if stateless:
                 thread = await store.insert_thread(session, user_id, None, {})
@@ -123,6 +125,16 @@ class RunService:
         await self.worker.run_created(body.after_seconds or 0)
         return run
 
+    def _check_command(self, graph_id: str, body: RunCreate) -> None:
+        """A command may not skip the approval gate or write what the agent keeps (`agent.guard`): 422."""
+        if body.command is None:
+            return
+        try:
+            graph = self.graphs.get(graph_id, self.executor.checkpointer)
+        except GraphUnavailable:
+            return  # the run fails with the reason when it executes
+        check_command(graph, body.command.model_dump(exclude_none=True))
+
     async def _never_ran(self, thread_id: uuid.UUID) -> bool:
         config = {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": ""}}
         return await self.executor.checkpointer.aget_tuple(config) is None  # type: ignore[arg-type]
@@ -177,11 +189,13 @@ class RunService:
                 pass  # deleted meanwhile
         return len(ids)
 
-    async def check_assistants(self, user_id: uuid.UUID, assistant_ids: list[str]) -> None:
-        """Raises NotFound for the first assistant id the user cannot run (before a batch creates anything)."""
+    async def check_runs(self, user_id: uuid.UUID, bodies: list[RunCreate]) -> None:
+        """Refuse the first run of a batch that could not be created (an assistant the user cannot run, a
+        command that is not allowed), before the batch creates anything."""
         async with self.db.user_session(user_id) as session:
-            for assistant_id in dict.fromkeys(assistant_ids):
-                await assistants.resolve(session, self.graphs, assistant_id)
+            for body in bodies:
+                assistant = await assistants.resolve(session, self.graphs, body.assistant_id)
+                self._check_command(assistant.graph_id, body)
 
     # --- cancel ----------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import StateUpdate
 from sqlalchemy import select
 
+from agent.guard import check_update
 from db.models import Run, Thread
 from db.session import Database
 from runtime.bus import EventBus
@@ -85,12 +86,18 @@ class ThreadService:
             raise InvalidRequest("metadata.graph_id names no graph served here", field="metadata.graph_id")
         graph = self.executor.graphs.get(graph_id, self.checkpointer)
         steps = []
+        previous: str | None = None  # what LangGraph takes a lone update without as_node to be
         for n, superstep in enumerate(supersteps):
             updates = superstep.get("updates")
             if not isinstance(updates, list) or not updates:
                 raise InvalidRequest(f"supersteps[{n}].updates must be a non-empty list", field="supersteps")
-            steps.append([StateUpdate(values=command_of(u["command"]) if u.get("command") else u.get("values"),
-                                      as_node=u.get("as_node"), task_id=u.get("task_id")) for u in updates])
+            step = [StateUpdate(values=command_of(u["command"]) if u.get("command") else u.get("values"),
+                                as_node=u.get("as_node"), task_id=u.get("task_id")) for u in updates]
+            for m, update in enumerate(step):
+                check_update(graph, update.values, update.as_node, field=f"supersteps[{n}].updates[{m}]",
+                             inferred=previous)
+            previous = step[-1].as_node or previous
+            steps.append(step)
         config = thread_config(str(thread.thread_id))
         try:
             await graph.abulk_update_state(config, steps)
