@@ -24,6 +24,7 @@ from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
+from api.mcp.server import McpEndpoint
 from api.runs import routes as runs_routes
 from api.store import routes as store_routes
 from api.threads import routes as threads_routes
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
                                           context=RunContext(dependencies=dependencies),
                                           store_index=store_index(settings))
             stack.push_async_callback(stop_runtime, runtime)
+            await stack.enter_async_context(mcp.run())  # the MCP session manager, until the app stops
             service = await asyncio.to_thread(WebhookService, settings, database, bus=bus, docusign=docusign)
             await stack.enter_async_context(service)
             if emulator_app is not None:
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             app.state.settings = settings
             app.state.database = database
             app.state.authenticator = authenticator
+            app.state.dependencies = dependencies
             app.state.docusign_clients = docusign
             app.state.bus = bus
             app.state.runtime = runtime
@@ -100,6 +103,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers
     app.include_router(docusign_auth.router)  # GET /auth/docusign/login, /auth/docusign/callback
     app.include_router(local_auth.router)  # GET|POST /auth/local: the chat page's sign-in on a loopback server
+    mcp = McpEndpoint(settings)
+    app.router.routes.extend(mcp.routes())  # /mcp (and its OAuth resource metadata when an issuer is set)
 
     if emulator_app is not None:
         app.mount("/_emulator", emulator_app)  # DocuSign REST, OAuth, Connect, control, and the offline model

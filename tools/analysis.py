@@ -138,8 +138,10 @@ async def ask_document(ctx: ToolContext, args: AskDocumentArgs) -> dict[str, Any
 SPECS = [
     ToolSpec("analyze_document", "Analyse an uploaded document or an envelope's documents: summary, key_terms "
              "(parties, dates, amounts, renewal, termination) or risks.", AnalyzeArgs, analyze_document,
-             docusign_call="GET envelopes/{id}/documents/combined, only when given an envelope id"),
+             docusign_call="GET envelopes/{id}/documents/combined, only when given an envelope id",
+             effect="read"),
     ToolSpec("ask_document", "Answer a question about an uploaded document or an envelope's documents.",
              AskDocumentArgs, ask_document,
-             docusign_call="GET envelopes/{id}/documents/combined, only when given an envelope id"),
+             docusign_call="GET envelopes/{id}/documents/combined, only when given an envelope id",
+             effect="read"),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -27,6 +27,10 @@ from tools.results import ToolFailure, dumps, redact
 log = logging.getLogger(__name__)
 
 Approval = Literal["never", "always", "unless_draft", "reminder"]
+# What a call does to the world, as MCP clients are told (tool annotations): it only reads; it adds or changes
+# something without destroying anything (a new envelope, a reminder, a memory); or it destroys or overwrites
+# something a person may have relied on (a void, a correction, a bulk send to many people, forgetting).
+Effect = Literal["read", "write", "destructive"]
 Runner = Callable[[ToolContext, Any], Awaitable[dict[str, Any]]]
 # Checks a call can pass before a person is asked to approve it (the template exists, the document is uploaded);
 # raises ToolFailure when the call could only fail, else returns facts for the approval's description.
@@ -42,6 +46,8 @@ class ToolSpec:
     approval: Approval = "never"
     docusign_call: str = ""
     precheck: Precheck | None = None
+    effect: Effect = field(kw_only=True)
+    idempotent: bool = field(default=False, kw_only=True)  # the same call again changes nothing more
 
     def needs_approval(self, args: dict[str, Any], *, confirm_reminders: bool = True) -> bool:
         if self.approval == "always":
@@ -51,6 +57,13 @@ class ToolSpec:
         if self.approval == "reminder":
             return confirm_reminders
         return False
+
+    def hints(self) -> dict[str, bool]:
+        """The tool's behaviour as MCP tool annotations, from its data: read-only, destructive, idempotent,
+        and open-world when it reaches DocuSign (and through it, people's inboxes)."""
+        read_only = self.effect == "read"
+        return {"read_only": read_only, "destructive": self.effect == "destructive",
+                "idempotent": read_only or self.idempotent, "open_world": bool(self.docusign_call)}
 
 
 def validation_failure(exc: ValidationError) -> ToolFailure:

@@ -140,7 +140,9 @@ async def get_bulk_send_status(ctx: ToolContext, args: BulkStatusArgs) -> dict[s
 SPECS = [
     ToolSpec("bulk_send", "Send one template to many recipients (rows or CSV), tracked as a batch.", BulkSendArgs,
              bulk_send, approval="always", docusign_call="POST bulk_send_lists, POST bulk_send_lists/{id}/send",
-             precheck=check_bulk_send),
+             precheck=check_bulk_send,
+             effect="destructive"),
     ToolSpec("get_bulk_send_status", "Progress of a bulk send batch by id or name.", BulkStatusArgs,
-             get_bulk_send_status, docusign_call="GET bulk_send_batch/{id}"),
+             get_bulk_send_status, docusign_call="GET bulk_send_batch/{id}",
+             effect="read"),
 ]

@@ -38,6 +38,9 @@ Calls marked for approval stop the run with the Agent Inbox interrupt (docs/API.
 resume") until a person approves, edits or rejects them. Which calls need approval depends only on the tool and its arguments, never on text from
 a document or a tool result.
 
+Over MCP (`/mcp`, docs/API.md) every tool carries annotations taken from its spec (`ToolSpec.hints`): the
+"MCP hints" column below (`read-only`, `destructive`, `idempotent`; `open world` when it reaches DocuSign).
+
 `get_envelope_status` answers from the webhook mirror when Connect is feeding it (an event for that envelope
 within the last 15 minutes) or when the envelope is completed, declined or voided, and says how fresh the
 answer is; otherwise it asks DocuSign.
@@ -56,11 +59,18 @@ def _fields(schema: type[BaseModel]) -> list[str]:
     return out
 
 
+def _hints(hints: dict[str, bool]) -> str:
+    words = [word for key, word in (("read_only", "read-only"), ("destructive", "**destructive**"),
+                                    ("idempotent", "idempotent"), ("open_world", "open world")) if hints[key]]
+    return ", ".join(words) or "none"
+
+
 def render() -> str:
-    lines = [HEADER, "| tool | arguments (`?` optional) | approval | DocuSign call |", "| --- | --- | --- | --- |"]
+    lines = [HEADER, "| tool | arguments (`?` optional) | approval | MCP hints | DocuSign call |",
+             "| --- | --- | --- | --- | --- |"]
     for spec in ALL:
         lines.append(f"| `{spec.name}` | {', '.join(_fields(spec.args_schema))} | {APPROVAL[spec.approval]} | "
-                     f"{spec.docusign_call or 'none'} |")
+                     f"{_hints(spec.hints())} | {spec.docusign_call or 'none'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -74,12 +74,16 @@ async def get_audit_events(ctx: ToolContext, args: EnvelopeRef) -> dict[str, Any
 
 SPECS = [
     ToolSpec("list_envelope_documents", "List the documents in an envelope.", EnvelopeRef, list_envelope_documents,
-             docusign_call="GET envelopes/{id}/documents"),
+             docusign_call="GET envelopes/{id}/documents",
+             effect="read"),
     ToolSpec("download_document", "Download an envelope's combined signed PDF, its certificate of completion, its "
              "archive, or one document.", DownloadArgs, download_document,
-             docusign_call="GET envelopes/{id}/documents/{combined, certificate, archive or a document id}"),
+             docusign_call="GET envelopes/{id}/documents/{combined, certificate, archive or a document id}",
+             effect="write", idempotent=True),
     ToolSpec("list_my_documents", "List the documents the user has uploaded (to send or analyse).",
-             ListMyDocumentsArgs, list_my_documents),
+             ListMyDocumentsArgs, list_my_documents,
+             effect="read"),
     ToolSpec("get_audit_events", "The audit trail of an envelope: who did what, when.", EnvelopeRef,
-             get_audit_events, docusign_call="GET envelopes/{id}/audit_events"),
+             get_audit_events, docusign_call="GET envelopes/{id}/audit_events",
+             effect="read"),
 ]

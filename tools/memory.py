@@ -192,9 +192,12 @@ async def list_memories(ctx: ToolContext, args: ListMemoriesArgs) -> dict[str, A
 
 SPECS = [
     ToolSpec("remember", "Remember something for the user across conversations: a contact and their email, "
-             "someone to CC on every envelope, or a preferred template.", RememberArgs, remember),
+             "someone to CC on every envelope, or a preferred template.", RememberArgs, remember,
+             effect="write", idempotent=True),
     ToolSpec("forget", "Forget a remembered contact, the default CC, the preferred template, or everything.",
-             ForgetArgs, forget),
+             ForgetArgs, forget,
+             effect="destructive", idempotent=True),
     ToolSpec("list_memories", "Show what is remembered for the user (contacts, default CC, preferred template).",
-             ListMemoriesArgs, list_memories),
+             ListMemoriesArgs, list_memories,
+             effect="read"),
 ]

@@ -221,9 +221,11 @@ SPECS = [
     ToolSpec("send_document", "Create an envelope from a document the user uploaded, with signers, cc, routing "
              "order and tabs at text anchors; sends it, or saves a draft when draft=true.", SendDocumentArgs,
              send_document, approval="unless_draft", docusign_call="POST envelopes (documents)",
-             precheck=check_send_document),
+             precheck=check_send_document,
+             effect="write"),
     ToolSpec("send_template", "Create an envelope from a template (by name or id), filling its roles; sends it, or "
              "saves a draft when draft=true.", SendTemplateArgs, send_template, approval="unless_draft",
              docusign_call="POST envelopes (templateId + templateRoles; a compositeTemplate when cc is given)",
-             precheck=check_send_template),
+             precheck=check_send_template,
+             effect="write"),
 ]

@@ -45,5 +45,6 @@ async def create_signing_link(ctx: ToolContext, args: SigningLinkArgs) -> dict[s
 
 SPECS = [
     ToolSpec("create_signing_link", "Create an embedded signing link for a recipient who signs inside the app.",
-             SigningLinkArgs, create_signing_link, docusign_call="POST envelopes/{id}/views/recipient"),
+             SigningLinkArgs, create_signing_link, docusign_call="POST envelopes/{id}/views/recipient",
+             effect="write"),
 ]

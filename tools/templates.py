@@ -70,7 +70,9 @@ async def get_template(ctx: ToolContext, args: TemplateRef) -> dict[str, Any]:
 
 SPECS = [
     ToolSpec("list_templates", "List the account's templates, optionally filtered by name.", ListTemplatesArgs,
-             list_templates, docusign_call="GET templates"),
+             list_templates, docusign_call="GET templates",
+             effect="read"),
     ToolSpec("get_template", "Show one template (by name or id): its roles, fields and documents.", TemplateRef,
-             get_template, docusign_call="GET templates/{id}"),
+             get_template, docusign_call="GET templates/{id}",
+             effect="read"),
 ]
