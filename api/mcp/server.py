@@ -12,6 +12,7 @@ the request that carried each message, so nothing is global.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -82,8 +83,29 @@ class McpEndpoint:
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        async with self.sessions.run():
+        """The session manager, for as long as the app runs, on a task of its own.
+
+        Its anyio task group must be left by the task that entered it, and an app's lifespan is not always
+        entered and left by one task (an async test fixture sets up and tears down in different tasks), so the
+        manager lives on its own task, started here and told to stop when the app stops."""
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def serve() -> None:
+            async with self.sessions.run():
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(serve(), name="mcp-sessions")
+        ready = asyncio.create_task(started.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            ready.cancel()
+            task.result()  # it failed to start: raise why
+        try:
             yield
+        finally:
+            stop.set()
+            await task
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
