@@ -103,6 +103,10 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("risks in contract.pdf", "analyze_document", {"kind": "risks"}),
     ("what does contract.pdf say about termination?", "ask_document",
      {"document": "contract.pdf", "question": "what does contract.pdf say about termination?"}),
+    ("remember that Dana Cruz's email is dana@example.com", "remember",
+     {"kind": "contact", "name": "Dana Cruz", "email": "dana@example.com"}),
+    ("forget dana@example.com", "forget", {"kind": "contact", "email": "dana@example.com"}),
+    ("what do you remember about me?", "list_memories", {}),
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.tools import StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from tools import schemas
+from tools import memory, schemas
 
 TODAY = dt.date(2025, 3, 12)  # a Wednesday
 GUID = "1b2c3d4e-0000-4000-8000-00000000abcd"
@@ -38,6 +38,9 @@ CATALOG: dict[str, type] = {
     "get_bulk_send_status": schemas.BulkStatusArgs,
     "analyze_document": schemas.AnalyzeArgs,
     "ask_document": schemas.AskDocumentArgs,
+    "remember": memory.RememberArgs,
+    "forget": memory.ForgetArgs,
+    "list_memories": memory.ListMemoriesArgs,
 }
 
 

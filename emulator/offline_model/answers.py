@@ -20,7 +20,8 @@ ACTIONS = {  # tool -> what doing it is called in a sentence ("Nothing was done:
     "correct_recipient": "correcting the recipient", "void_envelope": "voiding the envelope",
     "download_document": "downloading the document", "bulk_send": "the bulk send",
     "get_bulk_send_status": "checking the batch", "analyze_document": "analysing the document",
-    "ask_document": "answering from the document",
+    "ask_document": "answering from the document", "remember": "remembering that", "forget": "forgetting that",
+    "list_memories": "listing what I remember",
 }
 CAPABILITIES = [  # (tool, what the user can ask)
     ("list_envelopes", "list your envelopes (\"what's waiting for signature?\")"),
@@ -34,6 +35,7 @@ CAPABILITIES = [  # (tool, what the user can ask)
     ("bulk_send", "bulk send a template to a list of people"),
     ("analyze_document", "summarize a contract or list its key terms and risks"),
     ("ask_document", "answer questions about a document"),
+    ("remember", "remember contacts, a default CC or a preferred template"),
 ]
 _UNSIGNED_DONE = {"completed", "signed"}
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from . import extract
+from .normalise import normalise
 
 _TODAY_RE = re.compile(r"\b(?:today is|today's date is|current date(?: is)?:?|date today:?)\s*(\d{4}-\d{2}-\d{2})", re.I)
 _CONCISE = {"concise", "short", "brief", "terse", "low", "minimal"}
@@ -38,9 +39,10 @@ class Exchange:
 
 @dataclass
 class Turn:
-    user_text: str
+    user_text: str  # in the planner's canonical wording (normalise.py)
     exchanges: list[Exchange] = field(default_factory=list)
     reply: str | None = None
+    raw: str = ""  # as the person wrote it
 
 
 @dataclass
@@ -90,6 +92,9 @@ class Conversation:
         self.tools = tools
         self.turns: list[Turn] = []
         self.prefs = Prefs()
+        self.remembered: list[dict[str, str]] = []  # contacts the system prompt says are remembered
+        self.default_cc: list[dict[str, str]] = []
+        self.preferred_template: str | None = None
         found_today: dt.date | None = None
         seen_system = False
         for message in messages:
@@ -99,11 +104,17 @@ class Conversation:
                 if not seen_system:
                     self.prefs = parse_prefs(text.strip().splitlines()[0] if text.strip() else "")
                     seen_system = True
+                self.remembered += remembered(text, "contacts") + remembered(text, "default_cc")
+                self.default_cc += remembered(text, "default_cc")
+                preferred = re.search(r"\bpreferred_template:\s*([^|\n]+)", text)
+                if preferred:
+                    self.preferred_template = preferred.group(1).strip()
                 match = _TODAY_RE.search(text)
                 if match:
                     found_today = dt.date.fromisoformat(match.group(1))
             elif role == "user":
-                self.turns.append(Turn(message_text(message.get("content"))))
+                raw = message_text(message.get("content"))
+                self.turns.append(Turn(normalise(raw), raw=raw))
             elif role == "assistant":
                 turn = self._turn()
                 if message.get("tool_calls"):
@@ -139,7 +150,10 @@ class Conversation:
                 for call, result in zip(exchange.calls, exchange.results):
                     events.append(("call", call))
                     events.append(("result", (call.name, result)))
-        return Context(events, self.tools, self.today, [t.user_text for t in self.turns[:turn_index]])
+        context = Context(events, self.tools, self.today, [t.user_text for t in self.turns[:turn_index]])
+        context.remembered, context.default_cc = self.remembered, self.default_cc
+        context.preferred_template = self.preferred_template
+        return context
 
 
 class Context:
@@ -150,6 +164,9 @@ class Context:
         self.tools = tools
         self.today = today
         self.earlier_user_texts = earlier
+        self.remembered: list[dict[str, str]] = []
+        self.default_cc: list[dict[str, str]] = []
+        self.preferred_template: str | None = None
 
     def has_tool(self, name: str) -> bool:
         return name in self.tools
@@ -173,9 +190,16 @@ class Context:
                 return extract.guids(value)[-1]
         return None
 
+    def listed_envelopes(self) -> list[dict[str, Any]]:
+        """The envelopes of the latest list the person was shown (a list_envelopes result), in order."""
+        for kind, value in reversed(self.events):
+            if kind == "result" and value[0] == "list_envelopes" and isinstance(value[1].get("envelopes"), list):
+                return [e for e in value[1]["envelopes"] if isinstance(e, dict)]
+        return []
+
     def people(self) -> list[dict[str, str]]:
         """Everyone named with an email so far, oldest first."""
-        found: list[dict[str, str]] = []
+        found: list[dict[str, str]] = list(self.remembered)
         for kind, value in self.events:
             if kind == "user":
                 found += [extract.person(value, e) for e in extract.emails(value)]
@@ -240,6 +264,20 @@ class Context:
                 if phrasing.classify(clause) == "send" and (extract.emails(clause) or extract.filenames(clause)):
                     return clause
         return None
+
+
+def remembered(system_text: str, part: str) -> list[dict[str, str]]:
+    """People in the system prompt's memory line ("contacts: Dana Cruz <dana@x.com>; eve@y.com | default_cc: ...")."""
+    match = re.search(rf"\b{part}:\s*([^|\n]+)", system_text)
+    if not match:
+        return []
+    people = []
+    for item in match.group(1).split(";"):
+        found = extract.emails(item)
+        if found:
+            name = item.split("<")[0].strip() if "<" in item else ""
+            people.append({"name": name or extract.name_from_email(found[0]), "email": found[0]})
+    return people
 
 
 def recipients_of(envelope: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0
 FILE_EXTENSIONS = "pdf|docx?|txt|rtf|html?|xlsx?|csv|pptx?|png|jpe?g|odt"
 FILE_RE = re.compile(rf"(?<![\w@/.-])[\w()-]+(?:[.-][\w()]+)*\.(?:{FILE_EXTENSIONS})\b", re.IGNORECASE)
 QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|‘([^’]+)’|(?<![\w])'([^']+)'(?![\w])")
-NAME_WORD = r"[A-Z][A-Za-z'’.-]*"
+NAME_WORD = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['’.-][^\W\d_]*)*\.?"  # Unicode letters: José, Núñez, O'Brien
 NAME_RUN_RE = re.compile(rf"({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}})\s*$")
 
 # Capitalised words that start sentences or name things but are never part of a person's name.

@@ -11,18 +11,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import extract, phrasing
+from . import dialogue, extract, memories, phrasing, sending, slots
 
 ENVELOPE_KINDS = {"status", "envelope_documents", "audit", "send_draft", "signing_link", "remind", "correct",
                   "void", "download"}
 _EXPLICIT_LOOKUP = re.compile(
     r"\b(?:i|we) (?:sent|just sent)\b|\benvelopes?\s+(?:to|for|from|with|that|about|called|named|titled)\b"
     r"|\b(?:latest|last|most recent|newest|pending|all|every|my)\b.*\benvelopes?\b|\benvelopes\b", re.I)
-_REASON = re.compile(r"\s*(?:,\s*)?\b(?:because|reason(?: is)?:?|due to|since(?! \d)|as the)\s+(.+)$", re.I | re.S)
 
 
 class Context(Protocol):
     today: Any
+    default_cc: list[dict[str, str]]
+    preferred_template: str | None
 
     def recent_envelope_id(self) -> str | None: ...
     def email_for(self, name: str) -> str | None: ...
@@ -32,6 +33,7 @@ class Context(Protocol):
     def last_list_args(self) -> dict | None: ...
     def previous_send_clause(self) -> str | None: ...
     def has_tool(self, name: str) -> bool: ...
+    def listed_envelopes(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Intent:
     slot: str | None = None                           # name of the missing slot behind `ask`
     focus: str | None = None                          # answer focus, e.g. "unsigned"
     recipient_name: str | None = None                 # a recipient to resolve via get_envelope_status
+    about: str | None = None                          # what the envelope is ("NDA"), to tell several apart
 
     @property
     def tool(self) -> str | None:
@@ -60,6 +63,8 @@ class Intent:
 
 def build(clause: str, ctx: Context, kind: str | None = None) -> Intent | None:
     kind = kind or phrasing.classify(clause)
+    if kind is None and phrasing.about_a_document(clause) and ctx.recent_document():
+        kind = phrasing.analysis_kind(clause)  # "any red flags?" right after a file was attached
     if kind is None:
         return None
     intent = Intent(kind, clause)
@@ -75,23 +80,30 @@ def build(clause: str, ctx: Context, kind: str | None = None) -> Intent | None:
 def _resolve_envelope(intent: Intent, clause: str, ctx: Context) -> None:
     if intent.ids or intent.args.get("envelope_id"):
         return
-    head = _REASON.sub("", clause) if intent.kind == "void" else clause
+    head = slots.without(clause, intent.args.get("reason")) if intent.kind == "void" else clause
     found = extract.guids(head)
     if found:
         intent.ids = found
         return
+    shown = dialogue.referenced_envelope(head, ctx.listed_envelopes())
+    if shown:
+        intent.ids = [shown]
+        return
     filters: dict[str, Any] = {}
-    email_filters = intent.kind not in {"correct"}
-    if email_filters and extract.emails(head):
+    old = intent.args.get("recipient") if intent.kind == "correct" else None
+    if old and "@" in str(old):
+        filters["recipient"] = old
+    elif intent.kind != "correct" and extract.emails(head):
         filters["recipient"] = extract.emails(head)[0]
     elif name := extract.capitalised_name_after(head, "to|for|with"):
         filters["recipient"] = name
     status = phrasing.status_word(head) if intent.kind in {"remind", "void", "download", "audit"} else None
     if status:
         filters["status"] = status
+    intent.about = slots.specific_thing(head)
     explicit = bool(_EXPLICIT_LOOKUP.search(head))
     recent = ctx.recent_envelope_id()
-    if (explicit or (filters and not recent)) and ctx.has_tool("list_envelopes"):
+    if (explicit or ((filters or intent.about) and not recent)) and ctx.has_tool("list_envelopes"):
         if intent.kind == "remind":
             filters.setdefault("status", "sent")
         intent.lookup = filters
@@ -110,11 +122,10 @@ def _status(intent: Intent, clause: str, ctx: Context) -> None:
 
 
 def _void(intent: Intent, clause: str, ctx: Context) -> None:
-    match = _REASON.search(clause)
     quotes = extract.quoted(clause)
-    reason = match.group(1) if match else (quotes[0] if quotes and re.search(r"reason", clause, re.I) else None)
-    if reason:
-        reason = re.sub(r"^of\s+", "", reason.strip().strip("\"“”'").rstrip(".!").strip(), flags=re.I)
+    reason = slots.void_reason(clause, lambda text: phrasing.classify(text) not in {None, "thanks", "void"})
+    if not reason and quotes and re.search(r"reason", clause, re.I):
+        reason = quotes[0].strip()
     if not reason:
         intent.missing("reason", "Why should it be voided? I need a short reason, which the recipients will see.")
         return
@@ -124,14 +135,16 @@ def _void(intent: Intent, clause: str, ctx: Context) -> None:
 def _correct(intent: Intent, clause: str, ctx: Context) -> None:
     found = extract.emails(clause)
     number = extract.number_after(clause, r"\b(?:recipient|signer)\s*(?:#|no\.?|number)?\s*(\d+)\b")
-    new_name = re.search(r"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be)\s+[\"“]?([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)", clause)
+    new_name = re.search(r"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be|is)\s+[\"“]?"
+                         rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
     if new_name:
         intent.args["name"] = new_name.group(1)
-    owner = re.search(r"\b([A-Za-z][\w.-]*)['’]s\s+(?:email|name|address|e-mail)\b", clause)
+    owner = re.search(r"\b([^\W\d_][\w.-]*)['’]s\s+(?:email|name|address|e-mail)\b", clause)
+    old, new = slots.correction_pair(clause)
     if len(found) >= 2:
-        intent.args["recipient"], intent.args["email"] = found[0], found[1]
+        intent.args["recipient"], intent.args["email"] = old, new
     elif len(found) == 1:
-        if re.search(rf"\bto\s+{re.escape(found[0])}", clause) or number or owner:
+        if new and (number or owner or new == found[0] and not old):
             intent.args["email"] = found[0]
         else:
             intent.args["recipient"] = found[0]
@@ -172,119 +185,7 @@ def _download(intent: Intent, clause: str, ctx: Context) -> None:
     intent.args["document"] = phrasing.download_kind(clause)
 
 
-def _send(intent: Intent, clause: str, ctx: Context) -> None:
-    low = clause.lower()
-    files = extract.filenames(clause)
-    template = phrasing.template_name(clause) if re.search(r"\btemplate\b", low) else None
-    found = extract.emails(clause)
-    draft = bool(re.search(r"\bdrafts?\b", low))
-    if not files and not template and not found:
-        if draft and not re.search(r"\bsend\b", low):
-            previous = ctx.previous_send_clause()
-            if previous:
-                _send(intent, previous + " as a draft", ctx)
-                return
-            intent.missing("document", "What should I save as a draft? Tell me the document or template and the signers.")
-            return
-        if extract.guids(clause) or re.search(r"\bsend (?:it|the draft|that|this)\b", low):
-            intent.kind = "send_draft"
-            return
-    if not files and not template:
-        thing = phrasing.sent_object(clause)
-        if thing and not extract.guids(thing):
-            template = re.sub(r"\s+template$", "", thing, flags=re.I)
-            if template.lower() in {"contract", "document", "agreement", "file", "pdf", "form"}:
-                template = None
-    if files:
-        intent.args["document"] = files[0]
-    elif template:
-        intent.args["template"] = template
-    signers, cc = _people(clause, found)
-    if not signers:
-        names = [w for w in re.findall(r"\b(?:to|and|for)\s+([A-Za-z][\w'-]*)", clause)
-                 if w.lower() not in _NOT_PEOPLE]
-        for name in names:
-            email = ctx.email_for(name)
-            if email:
-                signers.append({"name": name.capitalize() if name.islower() else name, "email": email})
-        if names and len(signers) < len(names):
-            missing = next(n for n in names if not ctx.email_for(n))
-            intent.missing("email", f"What is {missing.capitalize()}'s email address?")
-            return
-    if not files and not template:
-        intent.missing("document", "Which document or template should I send? You can name an uploaded file "
-                                   "(like contract.pdf) or a template (like the NDA template).")
-        return
-    if not signers:
-        intent.missing("email", "Who should sign it? Please give me their name and email address.")
-        return
-    sequential = len(signers) > 1 and re.search(
-        r"\bfirst\b|\bthen\b|\bafter(?:wards)?\b|\bin (?:that |this |the )?order\b|\bfollowed by\b|\bsequential", low)
-    embedded = bool(re.search(r"\bembedded\b|\bin (?:the |our )?app\b|\bin person\b|\bsign (?:it )?here\b", low))
-    key = "signers" if files else "recipients"
-    for order, signer in enumerate(signers, start=1):
-        if sequential and files:
-            signer["routing_order"] = order
-        if embedded and files:
-            signer["embedded"] = True
-    intent.args[key] = signers
-    if cc:
-        intent.args["cc"] = cc
-    if draft:
-        intent.args["draft"] = True
-    for pattern, name in ((r"subject(?: line)?(?: of| to| as| is)?:?\s*", "email_subject"),
-                          (r"(?:message|note|body|saying)(?: of| is)?:?\s*", "email_message")):
-        match = re.search(pattern + r"[\"“]([^\"”]+)[\"”]", clause, re.I)
-        if match:
-            intent.args[name] = match.group(1).strip()
-    anchors = re.findall(r"(?:anchor(?: text)?|sign(?:ature)? (?:at|where it says|next to)|at the text|where it says)"
-                         r"\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
-    if anchors and files:
-        intent.args["anchor_tabs"] = [{"anchor_string": a, "tab_type": "sign_here"} for a in anchors]
-
-
-_NOT_PEOPLE = {"the", "sign", "me", "my", "it", "them", "everyone", "signature", "a", "an", "be", "review", "all",
-               "then", "cc", "copy", "save", "send", "draft", "get", "us", "our", "him", "her", "this", "that"}
-
-
-def _people(clause: str, found: list[str]) -> tuple[list[dict], list[dict]]:
-    """Signers and cc'd people, in the order written. 'cc alice@x and dave@y' copies both."""
-    signers: list[dict] = []
-    cc: list[dict] = []
-    previous_end, copying = 0, False
-    for email in found:
-        start = clause.find(email, previous_end)
-        between = clause[previous_end:start]
-        if re.search(r"\bcc:?|\bcopy\b|\bcopies\b|\bcopied\b|\bcarbon\b", between, re.I):
-            copying = True
-        elif re.sub(r"[A-Z][\w'’.-]*|[\s,;&<>()\[\]:]|\band\b|\balso\b|\bplus\b", "", between).strip():
-            copying = False
-        (cc if copying else signers).append(extract.person(clause, email))
-        previous_end = start + len(email)
-    return signers, cc
-
-
 # --- bulk, analysis, lists ------------------------------------------------------------------------------
-def _bulk_send(intent: Intent, clause: str, ctx: Context) -> None:
-    template = phrasing.template_name(clause) or phrasing.sent_object(clause)
-    header = re.search(r"name\s*,\s*email[^\n]*\n", clause, re.I)
-    if header:
-        intent.args["csv"] = clause[header.start():].replace("```", "").strip()
-    else:
-        rows = [extract.person(clause, e) for e in extract.emails(clause)]
-        if rows:
-            intent.args["rows"] = rows
-    name = re.search(r"(?:batch(?: name)?|call it|name it)(?: as| called| named)?:?\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
-    if name:
-        intent.args["batch_name"] = name.group(1)[:100]
-    if not template:
-        intent.missing("template", "Which template should I bulk send?")
-    elif not intent.args.get("rows") and not intent.args.get("csv"):
-        intent.missing("email", "Who should receive it? List their emails, or paste CSV text with a name,email header.")
-    else:
-        intent.args["template"] = re.sub(r"^(?:the|my|our)\s+|\s+template$", "", template, flags=re.I)
-
-
 def _bulk_status(intent: Intent, clause: str, ctx: Context) -> None:
     batch = phrasing.batch_ref(clause) or ctx.recent_batch()
     if batch:
@@ -362,7 +263,8 @@ def _my_documents(intent: Intent, clause: str, ctx: Context) -> None:
 
 _BUILDERS = {
     "status": _status, "void": _void, "correct": _correct, "remind": _remind, "signing_link": _signing_link,
-    "download": _download, "send": _send, "bulk_send": _bulk_send, "bulk_status": _bulk_status,
+    "download": _download, "send": sending.send, "bulk_send": sending.bulk_send, "bulk_status": _bulk_status,
     "analyze": _analyze, "ask": _analyze, "list_envelopes": _list_envelopes, "more": _more,
+    "remember": memories.remember, "forget": memories.forget, "list_memories": memories.list_memories,
     "list_templates": _list_templates, "get_template": _get_template, "my_documents": _my_documents,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from . import extract
+from . import extract, vocabulary
 
 # Intent kind -> the tool it needs. "send" picks send_document or send_template later.
 TOOL_OF = {
@@ -18,7 +18,8 @@ TOOL_OF = {
     "my_documents": "list_my_documents", "send_draft": "send_draft", "signing_link": "create_signing_link",
     "remind": "remind_recipients", "correct": "correct_recipient", "void": "void_envelope",
     "download": "download_document", "bulk_send": "bulk_send", "bulk_status": "get_bulk_send_status",
-    "analyze": "analyze_document", "ask": "ask_document",
+    "analyze": "analyze_document", "ask": "ask_document", "remember": "remember", "forget": "forget",
+    "list_memories": "list_memories",
 }
 
 _SEND_VERB = re.compile(
@@ -40,6 +41,31 @@ _STOP_BEFORE_TEMPLATE = {
 }
 
 
+_MEMORY_LIST = re.compile(
+    r"\bwhat (?:do|did|else do) you (?:remember|know|recall|have (?:saved|stored|on file))\b|\b(?:list|show|see|view|what are)"
+    r"\b.*\b(?:memories|what you remember|(?:saved|remembered|my) contacts|defaults)\b|\bwho (?:do you|is in my) "
+    r"(?:remember|contacts)\b", re.I)
+_MEMORY_FORGET = re.compile(
+    r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:forget|unlearn|stop (?:copying|cc'?ing)|don'?t (?:copy|cc)"
+    r"(?= .*\b(?:every|all|default|anymore|any more)\b)|no longer (?:copy|cc)|erase|wipe|clear)\b"
+    r"|\bremove\b.*\bfrom (?:my |your )?(?:contacts|memory|memories|defaults?)\b", re.I)
+_MEMORY_REMEMBER = re.compile(
+    r"\b(?:remember|memori[sz]e|keep in mind|note (?:down|that)|make a note)\b.*(?:@|\btemplate\b|\bcontacts?\b)"
+    r"|\b(?:add|save|store)\b.*\b(?:to|in|as) (?:my |a |your )?(?:contacts?|address book)\b|\b(?:always|by default)\b.*\b(?:cc|copy|copies)\b|\b(?:cc|copy)\b.*\bon (?:every|all|each)"
+    r"\b|\b(?:preferred|default|usual|go-to)\s+template\b|\btemplate\b.*\bby default\b", re.I)
+
+
+def memory_kind(clause: str) -> str | None:
+    """'list_memories', 'forget', 'remember', or None when the clause is not about memory."""
+    if _MEMORY_LIST.search(clause):
+        return "list_memories"
+    if _MEMORY_FORGET.search(clause):
+        return "forget"
+    if _MEMORY_REMEMBER.search(clause) and not re.search(r"\bdraft\b|\bsend\b(?! .*\bby default\b)", clause, re.I):
+        return "remember"
+    return None
+
+
 def split_clauses(text: str) -> list[str]:
     """'send X to bob and then give me the signing link' -> two clauses; pieces with no request of their own
     (a CSV line, '..., then carol@y.com') stay with the clause before them."""
@@ -48,7 +74,9 @@ def split_clauses(text: str) -> list[str]:
     for index in range(0, len(parts), 2):
         piece = parts[index]
         separator = parts[index - 1] if index else ""
-        if clauses and (classify(piece) is None or _keeps_with_previous(clauses[-1], piece)):
+        title = bool(clauses) and separator.startswith(".") and re.search(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|St)$",
+                                                                            clauses[-1])
+        if clauses and (title or classify(piece) is None or _keeps_with_previous(clauses[-1], piece)):
             clauses[-1] = clauses[-1] + separator + piece
         elif piece.strip():
             clauses.append(piece.strip())
@@ -70,12 +98,19 @@ def classify(clause: str) -> str | None:
     if re.fullmatch(r"(?:hi|hello|hey|help|\?|what can you do\??|what do you do\??|how do (?:i|you) use (?:this|you)\??)"
                     r"[!. ]*(?:there)?[!. ]*", low):
         return "help"
+    memory = memory_kind(clause)
+    if memory:
+        return memory
     if re.search(r"\bbatch(?:es)?\b", low) and re.search(r"\bstatus\b|\bprogress\b|\bhow\b|\bdoing\b|\bcheck\b|\bgoing\b|\bdone\b", low):
         return "bulk_status"
     if re.search(r"\bbulk\b|\bmass[- ]send\b|\bto (?:each|every) (?:one )?of\b|name\s*,\s*email", low):
         return "bulk_send"
     if re.search(r"\bvoid\b|\bcancel\b|\bwithdraw\b|\brevoke\b|\brecall\b", low):
         return "void"
+    found = extract.emails(clause)
+    if vocabulary.CORRECTION_CUES.search(low) and not re.match(r"\s*(?:please\s+)?send\b", low) and (
+            len(found) >= 2 or (found and re.search(r"\b(?:email|address|e-mail|name)\b", low))):
+        return "correct"
     if re.search(r"\bcorrect\b|\brename\b|\b(?:change|fix|update|edit)\b.*\b(?:email|name|address)\b", low):
         return "correct"
     if re.search(r"\bremind|\bnudge\b|\bresend\b|\bchase\b|\bfollow[- ]up\b|\bping\b", low):
@@ -116,7 +151,14 @@ def classify(clause: str) -> str | None:
         return "list_envelopes"
     if has_guid:
         return "status"
+    if found:  # terse: "nda to x@y.com", "x@y.com: the offer letter"
+        return "send"
     return None
+
+
+def about_a_document(clause: str) -> bool:
+    """Whether the clause asks something a document's text answers (when it is clear which document)."""
+    return bool(_ANALYSIS.search(clause)) and not _SEND_VERB.search(clause.lower())
 
 
 def analysis_kind(clause: str) -> str:

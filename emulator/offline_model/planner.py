@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import analysis, answers, extract, intents, phrasing, schema, steps
+from . import analysis, answers, extract, intents, phrasing, schema, slots, steps
 from .conversation import Conversation
 
 MAX_EXCHANGES = 12
@@ -22,6 +22,9 @@ _CANCEL = re.compile(r"^\s*(?:no\b|nope|never ?mind|forget (?:it|that)|don'?t|do
                      re.I)
 _COMMAND = re.compile(r"^\s*(?:please\s+)?(?:send|list|show|remind|download|void|get|what|who|create|bulk|summari[sz]e"
                       r"|check|give|correct|change)\b", re.I)
+_ANSWER_LEAD = re.compile(
+    r"^\s*(?:(?:it'?s|it is|that'?s|this is|they are|they'?re|he is|she is|he'?s|she'?s|the signers? (?:is|are)|"
+    r"send it|please send it|have it signed)\s+)?(?:(?:going|meant|intended)\s+)?(?:to|for|by)?\s*", re.I)
 
 
 @dataclass
@@ -125,7 +128,8 @@ def _answers(text: str, slot: str) -> bool:
         return not _COMMAND.match(text)
     if slot == "envelope" and extract.guids(text) and len(text.split()) <= 8:
         return True
-    if slot == "email" and extract.emails(text) and len(text.split()) <= 12 and kind not in {"send", "bulk_send"}:
+    if slot == "email" and extract.emails(text) and len(text.split()) <= 12 and (
+            kind not in {"send", "bulk_send"} or not (extract.filenames(text) or slots.named_thing(text))):
         return True
     return kind is None
 
@@ -136,9 +140,11 @@ def _merge(clause: str, text: str, slot: str) -> str:
         return f"{clause} because {reason}"
     if slot == "envelope":
         ids = extract.guids(text)
-        match = intents._REASON.search(clause)
+        reason = re.search(r"\s*(?:,\s*)?\bbecause\s+(.+)$", clause, re.I | re.S)
         insert = f" envelope {ids[0]}" if ids else f" {text}"
-        return clause[: match.start()] + insert + clause[match.start():] if match else clause + insert
+        return clause[: reason.start()] + insert + clause[reason.start():] if reason else clause + insert
+    if slot == "email" and extract.emails(text):
+        return f"{clause} to {_ANSWER_LEAD.sub('', text)}"
     return f"{clause} {text}"
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from . import answers
+from . import answers, dialogue
 from .conversation import Context, Exchange, Prefs, recipients_of
 from .intents import Intent
 
@@ -99,6 +99,7 @@ def choose(envelopes: list[Any], intent: Intent) -> tuple[list[str] | None, str 
         return [str(e["envelopeId"]) for e in envelopes[:20]], None
     if intent.pick == "latest":
         return [str(max(envelopes, key=_when)["envelopeId"])], None
+    envelopes = dialogue.narrow(envelopes, intent.about)
     if len(envelopes) > 1 and intent.kind in {"void", "remind", "correct", "send_draft"}:
         actionable = [e for e in envelopes if str(e.get("status", "")).lower() in _ACTIONABLE]
         envelopes = actionable if len(actionable) == 1 else envelopes

@@ -1,0 +1,126 @@
+"""Slots of the requests that send: send_document, send_template, drafts and bulk sends.
+
+What is sent is an uploaded file named in the clause (or attached earlier in the conversation), or a template
+named however the person names it ("the NDA", "our mutual non-disclosure agreement", "the Offer Letter
+template"); who signs comes from emails in the clause, or from names met earlier (people on envelopes, contacts
+the user asked to be remembered).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from . import extract, phrasing, slots
+
+if TYPE_CHECKING:
+    from .intents import Context, Intent
+
+_NOT_PEOPLE = {"the", "sign", "me", "my", "it", "them", "everyone", "signature", "a", "an", "be", "review", "all",
+               "then", "cc", "copy", "save", "send", "draft", "get", "us", "our", "him", "her", "this", "that",
+               "signing", "approval", "you", "whom", "who", "someone", "anyone", "x", "legal", "review"}
+_GENERIC = {"contract", "document", "agreement", "file", "pdf", "form", "paperwork", "attachment", "doc", "upload",
+            "documents", "files"}
+
+
+def send(intent: Intent, clause: str, ctx: Context) -> None:
+    low = clause.lower()
+    files = extract.filenames(clause)
+    template = phrasing.template_name(clause) if re.search(r"\btemplate\b", low) else None
+    found = extract.emails(clause)
+    draft = bool(re.search(r"\bdrafts?\b", low))
+    if not files and not template and not found:
+        if draft and not re.search(r"\bsend\b", low):
+            previous = ctx.previous_send_clause()
+            if previous:
+                send(intent, previous + " as a draft", ctx)
+                return
+            intent.missing("document", "What should I save as a draft? Tell me the document or template and the signers.")
+            return
+        if extract.guids(clause) or re.search(r"\bsend (?:it|the draft|that|this)\b", low):
+            intent.kind = "send_draft"
+            return
+    if not files and not template:
+        thing = slots.named_thing(clause)
+        if thing and not extract.guids(thing):
+            thing = re.sub(r"\s+(?:template|document|doc|form)$", "", thing, flags=re.I)
+            if thing.lower() in _GENERIC or thing.lower() in {"for signature", "signature"}:
+                recent = ctx.recent_document()
+                files = [recent] if recent else []
+            elif not re.fullmatch(r"(?:for\s+)?(?:e-?)?signatures?", thing, re.I):
+                template = thing
+        elif re.search(r"\bsend (?:it|this|that|them)\b", low) and ctx.recent_document():
+            files = [ctx.recent_document()]
+    if not files and not template and found and ctx.preferred_template and not re.search(
+            r"\b(?:document|file|contract|pdf|attachment)\b", low):
+        template = ctx.preferred_template
+    if files:
+        intent.args["document"] = files[0]
+    elif template:
+        intent.args["template"] = template
+    signers, cc = slots.people(clause, found)
+    if not signers:
+        names = [w for w in re.findall(r"\b(?:to|and|for)\s+([A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*)", clause)
+                 if w.lower() not in _NOT_PEOPLE and w.lower() not in _GENERIC
+                 and not (template and w.lower() in template.lower().split())]
+        for name in names:
+            email = ctx.email_for(name)
+            if email:
+                signers.append({"name": name.capitalize() if name.islower() else name, "email": email})
+        if names and len(signers) < len(names):
+            missing = next(n for n in names if not ctx.email_for(n))
+            intent.missing("email", f"What is {missing.capitalize()}'s email address?")
+            return
+    if not files and not template:
+        intent.missing("document", "Which document or template should I send? You can name an uploaded file "
+                                   "(like contract.pdf) or a template (like the NDA template).")
+        return
+    if not signers:
+        intent.missing("email", "Who should sign it? Please give me their name and email address.")
+        return
+    sequential = len(signers) > 1 and re.search(
+        r"\bfirst\b|\bthen\b|\bafter(?:wards)?\b|\bin (?:that |this |the )?order\b|\bfollowed by\b|\bsequential", low)
+    embedded = bool(re.search(r"\bembedded\b|\bin (?:the |our )?app\b|\bin person\b|\bsign (?:it )?here\b", low))
+    key = "signers" if files else "recipients"
+    for order, signer in enumerate(signers, start=1):
+        if sequential and files:
+            signer["routing_order"] = order
+        if embedded and files:
+            signer["embedded"] = True
+    intent.args[key] = signers
+    if not re.search(r"\b(?:no|without|don'?t|do not|skip (?:the )?)\s*(?:cc|copy|copying)\b", low):
+        taken = {p["email"].lower() for p in signers + cc}
+        cc += [dict(p) for p in ctx.default_cc if p["email"].lower() not in taken]
+    if cc:
+        intent.args["cc"] = cc
+    if draft:
+        intent.args["draft"] = True
+    for pattern, name in ((r"subject(?: line)?(?: of| to| as| is)?:?\s*", "email_subject"),
+                          (r"(?:message|note|body|saying)(?: of| is)?:?\s*", "email_message")):
+        match = re.search(pattern + r"[\"“]([^\"”]+)[\"”]", clause, re.I)
+        if match:
+            intent.args[name] = match.group(1).strip()
+    anchors = re.findall(r"(?:anchor(?: text)?|sign(?:ature)? (?:at|where it says|next to)|at the text|where it says)"
+                         r"\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
+    if anchors and files:
+        intent.args["anchor_tabs"] = [{"anchor_string": a, "tab_type": "sign_here"} for a in anchors]
+
+
+def bulk_send(intent: Intent, clause: str, ctx: Context) -> None:
+    template = phrasing.template_name(clause) or slots.specific_thing(re.sub(r"\bbulk\b", "", clause, flags=re.I))
+    header = re.search(r"name\s*,\s*email[^\n]*\n", clause, re.I)
+    if header:
+        intent.args["csv"] = clause[header.start():].replace("```", "").strip()
+    else:
+        rows = [extract.person(clause, e) for e in extract.emails(clause)]
+        if rows:
+            intent.args["rows"] = rows
+    name = re.search(r"(?:batch(?: name)?|call it|name it)(?: as| called| named)?:?\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
+    if name:
+        intent.args["batch_name"] = name.group(1)[:100]
+    if not template:
+        intent.missing("template", "Which template should I bulk send?")
+    elif not intent.args.get("rows") and not intent.args.get("csv"):
+        intent.missing("email", "Who should receive it? List their emails, or paste CSV text with a name,email header.")
+    else:
+        intent.args["template"] = re.sub(r"^(?:the|my|our)\s+|\s+template$", "", template, flags=re.I)

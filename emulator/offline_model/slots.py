@@ -1,0 +1,163 @@
+"""Slot values read from one clause, however it is worded: the thing being sent or acted on, a void's reason,
+the old and new address of a correction, the people on an envelope.
+
+Pure functions over the (normalised) clause; which intent needs which slot is decided in intents.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import extract, vocabulary
+
+_DETERMINER = r"(?:the|our|my|this|that|these|those|a|an|your|his|her|their)"
+_STOP_THING = re.compile(
+    r"\s+(?:to|for|with|from|by|on|at|via|and|then|but|so|because|since|as|due|cc|copy|copying|before|after|"
+    r"asap|today|tomorrow|now|please|instead|which|that|who|where|as a draft|in order)\b.*$|[,;:.!?()<>].*$",
+    re.I | re.S)
+_VERB_LEAD = re.compile(
+    r"\b(?:send|sent|void|cancel|remind|withdraw|revoke|recall|correct|fix|update|download|get|check|show|open|"
+    r"review|summari[sz]e|analy[sz]e|prepare|draft|route|use)\b\s+(?:out\s+|off\s+|over\s+)?", re.I)
+_PRONOUNS = {"it", "this", "that", "them", "these", "those", "one", "same", "everything", "anything", "it's", "its",
+             "that's", "they're", "he's", "she's", "they", "he", "she", "here", "there"}
+
+
+# --- the thing a request is about ------------------------------------------------------------------------------
+def named_thing(clause: str) -> str | None:
+    """What the clause names as the object of its verb, without determiners or people: "send our mutual NDA to
+    Dr. Lee" -> "mutual NDA"; "cancel the offer letter for ana@x.com" -> "offer letter". None for pronouns."""
+    text = _without_people(clause)
+    leads = list(_VERB_LEAD.finditer(text))
+    for lead in leads:
+        thing = _phrase(text[lead.end():])
+        if thing:
+            return thing
+    for match in re.finditer(rf"\b{_DETERMINER}\s+", text, re.I):  # "the nda, send it to x@y.com"
+        thing = _phrase(text[match.end():])
+        if thing:
+            return thing
+    if leads or extract.filenames(text):
+        return None
+    return _phrase(re.sub(r"^\W*(?:please\s+)?", "", text))  # terse: "nda to x@y.com"
+
+
+def specific_thing(clause: str) -> str | None:
+    """`named_thing` without the generic head nouns ("the NDA document" -> "NDA"); None when only a generic
+    noun is left ("the document", "the contract")."""
+    thing = named_thing(clause)
+    if not thing:
+        return None
+    words = [w for w in thing.split() if w.lower() not in vocabulary.GENERIC_DOCUMENT_NOUNS | {"template",
+                                                                                               "templates"}]
+    return " ".join(words) if words else None
+
+
+def _phrase(text: str) -> str | None:
+    text = re.sub(rf"^(?:{_DETERMINER}\s+)+", "", text.strip(), flags=re.I)
+    text = _STOP_THING.sub("", text).strip()
+    words = text.split()
+    if not words or words[0].lower() in _PRONOUNS or len(words) > 6:
+        return None
+    if words[0].lower() in {"me", "him", "her", "us", "everyone", "everybody", "someone", "reminder", "reminders",
+                            "a", "an", "link", "signing", "status", "envelope", "envelopes"} and len(words) == 1:
+        return None
+    if any("@" in w for w in words) or extract.guids(text):
+        return None
+    return " ".join(words)
+
+
+def _without_people(clause: str) -> str:
+    """The clause with each email and the name written next to it taken out."""
+    text = clause
+    for email in extract.emails(clause):
+        name = extract.name_near_email(text, email)
+        pattern = (re.escape(name) + r"\s*[<(\[]?\s*" if name else "") + re.escape(email) + r"\s*[>)\]]?"
+        text = re.sub(pattern, " ", text, count=1)
+    return re.sub(r"\s{2,}", " ", text)
+
+
+# --- void reasons ----------------------------------------------------------------------------------------------
+_REASON_LEAD = re.compile(rf"\s*(?:,\s*)?\b(?:{vocabulary.REASON_LEADS})\s+(.+)$", re.I | re.S)
+_TAIL = re.compile(r"\s*(?:[,;:(]|\s[-–—]+\s|\.\s+)\s*")
+_NOT_REASON = re.compile(r"^(?:the one|one|which|that (?:one|was|is)|the envelope|please|thanks?|thank you|asap|"
+                         r"sent (?:on|last|yesterday)|from (?:last|yesterday)|ok|okay)\b", re.I)
+
+
+def void_reason(clause: str, is_request) -> str | None:
+    """The reason a void request gives: after "because"/"since"/"as", or as a remark in the same sentence
+    ("cancel the NDA to c@y.com, the deal is off"; "the deal is off, so void it"). `is_request(text)` tells a
+    further request ("and remind bob") from a remark."""
+    match = _REASON_LEAD.search(clause)
+    if match:
+        return _clean_reason(match.group(1))
+    before = re.match(r"^(.{6,}?),?\s+so\s+(?:please\s+)?(?:void|cancel|withdraw)\b", clause, re.I | re.S)
+    if before and not is_request(before.group(1)):
+        return _clean_reason(before.group(1))
+    pieces = _TAIL.split(clause, maxsplit=1)
+    if len(pieces) == 2:
+        tail = pieces[1].strip().rstrip(")")
+        words = re.findall(r"[^\W\d_]+", tail)
+        loose = bool(re.match(r"\s*,", clause[len(pieces[0]):]))  # after a comma a remark needs two words
+        if (len(words) >= (2 if loose else 1) and not _NOT_REASON.match(tail) and not extract.emails(tail)
+                and not extract.guids(tail) and not is_request(tail)):
+            return _clean_reason(tail)
+    return None
+
+
+def _clean_reason(reason: str) -> str | None:
+    reason = re.sub(r"^(?:of|that|is)\s+", "", reason.strip().strip("\"“”'").rstrip(".!").strip(), flags=re.I)
+    return (reason[0].upper() + reason[1:])[:200] if reason else None
+
+
+# --- corrections -----------------------------------------------------------------------------------------------
+_OLD_MARK = re.compile(r"(?:instead of|rather than|not|from|old|wrong|incorrect|replace|of|for|on)\s*$", re.I)
+_NEW_MARK = re.compile(r"(?:use|to|with|new|should (?:have )?be(?:en)?|is now|by|as|correct(?: one| address| email)? is"
+                       r"|it'?s|actually|but)\s*:?\s*$", re.I)
+
+
+def correction_pair(clause: str) -> tuple[str | None, str | None]:
+    """(the recipient's current email, the email it should become) from any wording: "change a@ to b@", "the
+    address for a@ was wrong, use b@", "use b@ instead of a@", "replace a@ with b@"."""
+    found = extract.emails(clause)
+    if not found:
+        return None, None
+    marks = []
+    for email in found:
+        before = clause[: clause.find(email)].rstrip(" <(['\"“")
+        marks.append("new" if _NEW_MARK.search(before) and not re.search(r"\breplace\s*$", before, re.I)
+                     else "old" if _OLD_MARK.search(before) else None)
+    if len(found) >= 2:
+        if marks[0] == "new" and marks[1] != "new":
+            return found[1], found[0]
+        return found[0], found[1]
+    return (None, found[0]) if marks[0] == "new" else (found[0], None)
+
+
+# --- people ----------------------------------------------------------------------------------------------------
+def people(clause: str, found: list[str]) -> tuple[list[dict], list[dict]]:
+    """Signers and cc'd people, in the order written. 'cc alice@x and dave@y' copies both."""
+    signers: list[dict] = []
+    cc: list[dict] = []
+    previous_end, copying = 0, False
+    for email in found:
+        start = clause.find(email, previous_end)
+        between = clause[previous_end:start]
+        if re.search(r"\bcc:?|\bcopy\b|\bcopies\b|\bcopied\b|\bcopying\b|\bcarbon\b|\bkeep\b.*\bin the loop\b",
+                     between, re.I):
+            copying = True
+        elif re.sub(extract.NAME_WORD + r"|[\s,;&<>()\[\]:]|\band\b|\balso\b|\bplus\b", "", between).strip():
+            copying = False
+        (cc if copying else signers).append(extract.person(clause, email))
+        previous_end = start + len(email)
+    return signers, cc
+
+
+def without(clause: str, part: str | None) -> str:
+    """The clause with `part` (a slot value taken from it, such as the reason) and its lead-in removed."""
+    if not part:
+        return clause
+    at = clause.lower().find(part.lower())
+    if at < 0:
+        return _REASON_LEAD.sub("", clause)
+    head = clause[:at] if at > len(clause) - at - len(part) else clause[at + len(part):]
+    return re.sub(rf"(?:[,;:(\s-]|\b(?:{vocabulary.REASON_LEADS}))*$", "", head, flags=re.I) or clause
