@@ -83,12 +83,13 @@ async def test_tool_call_streams_as_chunks(model: ChatOpenAI) -> None:
 
 
 async def test_agent_loop_with_tool_messages(model: ChatOpenAI) -> None:
-    """A hand-run agent loop: the model looks up, acts, then answers from the tool results."""
+    """A hand-run agent loop: the model looks up, acts, then answers from the tool results (here the envelope
+    was completed between the lookup and the void)."""
     bound = model.bind_tools(langchain_tools())
     messages = prompt("void the envelope I sent to bob@x.com because the deal fell through")
     results = {
         "list_envelopes": {"summary": "Found 1 envelope.", "envelopes": [
-            {"envelopeId": GUID, "status": "completed", "emailSubject": "MSA"}]},
+            {"envelopeId": GUID, "status": "sent", "emailSubject": "MSA"}]},
         "void_envelope": {"error": "ENVELOPE_CANNOT_VOID_INVALID_STATE",
                           "message": "The envelope can't be voided because it is already completed."},
     }

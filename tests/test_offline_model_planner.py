@@ -179,17 +179,23 @@ def envelope(envelope_id: str, status: str, subject: str, *signers: tuple[str, s
                                        for i, (n, e, s) in enumerate(signers)]}}
 
 
-def test_void_by_lookup_then_act_then_explain_failure() -> None:
+def test_void_by_lookup_of_a_completed_envelope_explains_without_calling() -> None:
     def respond(name: str, args: dict) -> dict:
-        if name == "list_envelopes":
-            assert args == {"recipient": "bob@x.com"}
-            return {"summary": "Found 1 envelope.", "envelopes": [envelope(GUID, "completed", "MSA", ("Bob", "bob@x.com", "completed"))]}
+        assert name == "list_envelopes" and args == {"recipient": "bob@x.com"}
+        return {"summary": "Found 1 envelope.", "envelopes": [envelope(GUID, "completed", "MSA", ("Bob", "bob@x.com", "completed"))]}
+
+    answer, calls, _ = converse("void the envelope I sent to bob@x.com because the deal fell through", respond)
+    assert [c[0] for c in calls] == ["list_envelopes"]
+    assert "already finished" in answer and GUID in answer and "Nothing was done." in answer
+
+
+def test_a_failed_void_is_explained() -> None:
+    def respond(name: str, args: dict) -> dict:
         assert name == "void_envelope" and args == {"envelope_id": GUID, "reason": "The deal fell through"}
         return {"error": "ENVELOPE_CANNOT_VOID_INVALID_STATE",
                 "message": "The envelope can't be voided because it is already completed."}
 
-    answer, calls, _ = converse("void the envelope I sent to bob@x.com because the deal fell through", respond)
-    assert [c[0] for c in calls] == ["list_envelopes", "void_envelope"]
+    answer, calls, _ = converse(f"void {GUID} because the deal fell through", respond)
     assert answer == "The envelope can't be voided because it is already completed."
 
 

@@ -23,6 +23,9 @@ _THE_ONE = re.compile(r"\bthe (?:one|envelope)\s+(?:to|for|with|from|sent to|add
 _THE_X_ONE = re.compile(r"\bthe\s+([\w'’&-]+(?:\s+[\w'’&-]+)?)\s+one\b", re.I)
 
 
+_FILLER = {"the", "a", "an", "to", "for", "one", "of", "my", "our", "envelope", "document", "agreement"}
+
+
 def referenced_envelope(text: str, shown: list[dict[str, Any]]) -> str | None:
     """The id of the envelope among `shown` (the last list the person saw, in order) that `text` points at."""
     envelopes = [e for e in shown if isinstance(e, dict) and e.get("envelopeId")]
@@ -80,8 +83,11 @@ def _people_text(envelope: dict[str, Any]) -> str:
 
 
 def narrow(envelopes: list[dict[str, Any]], about: str | None) -> list[dict[str, Any]]:
-    """The envelopes whose subject (or people) `about` describes; all of them when none or every one does."""
-    if not about:
+    """The envelopes `about` describes best (most of its words in the subject or the people); all of them when
+    it names nothing any of them has."""
+    wanted = {w for w in re.findall(r"[^\W_]+", (about or "").lower()) if w not in _FILLER}
+    if not wanted:
         return envelopes
-    kept = [e for e in envelopes if matches_envelope(e, about)]
-    return kept or envelopes
+    scores = [len(wanted & (subject_words(e) | set(re.findall(r"[^\W_]+", _people_text(e))))) for e in envelopes]
+    best = max(scores, default=0)
+    return [e for e, score in zip(envelopes, scores) if score == best] if best else envelopes

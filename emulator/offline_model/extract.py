@@ -83,7 +83,11 @@ def name_near_email(text: str, email: str) -> str | None:
         name = after.group(1).strip()
         if re.fullmatch(rf"{NAME_WORD}(?:\s+{NAME_WORD})*", name):
             return name
-    before = re.sub(r"[\s<(\[:,-]+$", "", text[:at])
+    comma = re.match(rf"\s*[>)\]]?\s*,\s*({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}})\s*(?:$|[.;!?]|,|\band\b)",
+                     text[at + len(email):])
+    if comma and not any(w.lower() in NOT_NAMES for w in comma.group(1).split()):
+        return comma.group(1)
+    before = re.sub(r"(?:[\s<(\[:,-]|\b(?:at|via|on)\b)+$", "", text[:at])
     match = NAME_RUN_RE.search(before)
     if not match:
         return None
@@ -95,8 +99,16 @@ def name_near_email(text: str, email: str) -> str | None:
     return " ".join(words)
 
 
+_TOLD_NAME = re.compile(rf"\b(?:her|his|their|the signer'?s|the recipient'?s) (?:full )?name(?:'s| is|:)\s+"
+                        rf"({NAME_WORD}(?:\s+{NAME_WORD}){{0,3}})")
+
+
 def person(text: str, email: str) -> dict[str, str]:
-    return {"name": name_near_email(text, email) or name_from_email(email), "email": email}
+    """The person an email stands for: the name written next to it, or told in the same message ("her name's
+    Maya Chen", when only one email is given), or made from the address."""
+    told = _TOLD_NAME.search(text) if len(emails(text)) == 1 else None
+    name = name_near_email(text, email) or (told.group(1) if told else None)
+    return {"name": name or name_from_email(email), "email": email}
 
 
 def capitalised_name_after(text: str, words: str) -> str | None:

@@ -49,11 +49,12 @@ class Intent:
     focus: str | None = None                          # answer focus, e.g. "unsigned"
     recipient_name: str | None = None                 # a recipient to resolve via get_envelope_status
     about: str | None = None                          # what the envelope is ("NDA"), to tell several apart
+    document_lookup: str | None = None                # words naming an uploaded document, found via list_my_documents
 
     @property
     def tool(self) -> str | None:
         if self.kind == "send":
-            return "send_document" if "document" in self.args else "send_template"
+            return "send_document" if "document" in self.args or self.document_lookup is not None else "send_template"
         return phrasing.TOOL_OF.get(self.kind)
 
     def missing(self, slot: str, question: str) -> Intent:
@@ -71,7 +72,7 @@ def build(clause: str, ctx: Context, kind: str | None = None) -> Intent | None:
     builder = _BUILDERS.get(kind)
     if builder:
         builder(intent, clause, ctx)
-    if intent.kind in ENVELOPE_KINDS and not intent.ask:
+    if intent.kind in ENVELOPE_KINDS and (not intent.ask or intent.slot == "reason"):
         _resolve_envelope(intent, clause, ctx)
     return intent
 
@@ -95,22 +96,24 @@ def _resolve_envelope(intent: Intent, clause: str, ctx: Context) -> None:
         filters["recipient"] = old
     elif intent.kind != "correct" and extract.emails(head):
         filters["recipient"] = extract.emails(head)[0]
-    elif name := extract.capitalised_name_after(head, "to|for|with"):
+    elif (name := slots.person_named(head)) and name != intent.args.get("name"):
         filters["recipient"] = name
-    status = phrasing.status_word(head) if intent.kind in {"remind", "void", "download", "audit"} else None
+    status = phrasing.status_word(head) if intent.kind in {"remind", "void", "download", "audit"} else (
+        "created" if intent.kind == "send_draft" else None)
     if status:
         filters["status"] = status
     intent.about = slots.specific_thing(head)
     explicit = bool(_EXPLICIT_LOOKUP.search(head))
     recent = ctx.recent_envelope_id()
     if (explicit or ((filters or intent.about) and not recent)) and ctx.has_tool("list_envelopes"):
-        if intent.kind == "remind":
-            filters.setdefault("status", "sent")
         intent.lookup = filters
         intent.pick = "all" if phrasing.wants_all(head) and intent.kind in {"remind", "status"} else (
             "latest" if phrasing.wants_latest(head) else "one")
     elif recent:
         intent.ids = [recent]
+    elif intent.kind == "status" and ctx.has_tool("list_envelopes"):
+        intent.kind = "list_envelopes"  # "anything still waiting on signatures?" names no envelope: list them
+        _list_envelopes(intent, clause, ctx)
     else:
         intent.missing("envelope", "Which envelope do you mean? Please give me its envelope id.")
 
@@ -137,6 +140,7 @@ def _correct(intent: Intent, clause: str, ctx: Context) -> None:
     number = extract.number_after(clause, r"\b(?:recipient|signer)\s*(?:#|no\.?|number)?\s*(\d+)\b")
     new_name = re.search(r"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be|is)\s+[\"“]?"
                          rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
+    new_name = new_name or re.search(rf"\brename\b.*?\bto\s+[\"“]?({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
     if new_name:
         intent.args["name"] = new_name.group(1)
     owner = re.search(r"\b([^\W\d_][\w.-]*)['’]s\s+(?:email|name|address|e-mail)\b", clause)
@@ -152,6 +156,9 @@ def _correct(intent: Intent, clause: str, ctx: Context) -> None:
         intent.args["recipient"] = str(number)
     elif owner and "recipient" not in intent.args:
         intent.recipient_name = owner.group(1)
+    if "recipient" not in intent.args and not intent.recipient_name and (intent.args.get("name") or intent.args.get(
+            "email")) and re.search(r"\b(?:the|its|their) (?:signer|recipient)\b", clause, re.I):
+        intent.recipient_name = "?"  # "the signer": the envelope's only signer, read from the envelope
     if "recipient" not in intent.args and not intent.recipient_name:
         intent.missing("recipient", "Which recipient should I correct? Give me their current email or recipient number.")
     elif "name" not in intent.args and "email" not in intent.args:
@@ -196,11 +203,16 @@ def _bulk_status(intent: Intent, clause: str, ctx: Context) -> None:
 
 def _analyze(intent: Intent, clause: str, ctx: Context) -> None:
     document = (extract.filenames(clause) or extract.guids(clause) or extract.quoted(clause) or [None])[0]
+    described = slots.document_described(sending.without_upload(clause))
+    if not document and (sending.UPLOADED.search(clause) or described and not ctx.recent_document()):
+        intent.document_lookup = described or ""
+        document = "?"  # found by the lookup
     document = document or ctx.recent_document() or ctx.recent_envelope_id()
     if not document:
         intent.missing("document", "Which document? Give me the file name or the envelope id.")
         return
-    intent.args["document"] = document
+    if document != "?":
+        intent.args["document"] = document
     if intent.kind == "ask":
         intent.args["question"] = clause.strip()[:2000]
     else:
@@ -218,7 +230,7 @@ def _list_envelopes(intent: Intent, clause: str, ctx: Context) -> None:
     if end:
         intent.args["to_date"] = end.isoformat()
     found = extract.emails(clause)
-    recipient = found[0] if found else extract.capitalised_name_after(clause, "to|from|for|with|by")
+    recipient = found[0] if found else slots.person_named(clause)
     if recipient:
         intent.args["recipient"] = recipient
     quotes = extract.quoted(clause)

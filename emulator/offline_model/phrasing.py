@@ -34,6 +34,10 @@ _ANALYSIS = re.compile(
     r"|\?\s*$",
     re.I,
 )
+_ANALYSIS_STRONG = re.compile(r"summar|overview|tl;?dr|\bgist\b|\bkey terms?\b|\brisks?\b|red flags?|\bclauses?\b"
+                              r"|\banaly[sz]|\bwhat does\b.*\b(?:say|mean|include|contain)\b", re.I)
+_DOCUMENT_NOUN = re.compile(r"\b(?:contract|document|agreement|file|pdf|nda|msa|sow|letter|lease|attachment|upload"
+                            r"|uploaded|attached|terms)\b")
 _STOP_BEFORE_TEMPLATE = {
     "the", "a", "an", "my", "our", "your", "this", "that", "send", "show", "get", "use", "using", "with", "of",
     "from", "to", "and", "me", "open", "describe", "details", "about", "what", "is", "in", "on", "for", "bulk",
@@ -115,23 +119,28 @@ def classify(clause: str) -> str | None:
         return "correct"
     if re.search(r"\bremind|\bnudge\b|\bresend\b|\bchase\b|\bfollow[- ]up\b|\bping\b", low):
         return "remind"
-    if re.search(r"\bsign(?:ing)?[- ](?:link|url|session|view)\b|\blink to sign\b|\bembedded signing\b", low):
+    if re.search(r"\bsign(?:ing)?[- ](?:link|url|session|view)\b|\blink to sign\b|\bembedded signing\b", low) or (
+            re.search(r"\bin person\b|\bsign\b.*\b(?:here|now|on (?:my|this) (?:screen|device|tablet|laptop))\b", low)
+            and not found and not _SEND_VERB.search(low.replace("sign", ""))):
         return "signing_link"
     if re.search(r"\bdownload|\bcertificate\b|\barchive\b|\bzip\b|\bsigned (?:pdf|copy|copies|documents?)\b"
                  r"|\bcombined pdf\b|\b(?:get|give|send) me (?:the |a )?(?:pdf|copy)\b|\bexport\b", low):
         return "download"
     if re.search(r"\baudit|\bhistory\b|\bactivity\b|\bevents?\b|\btimeline\b|\btrail\b", low):
         return "audit"
-    analysis = (has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low)) \
-        and _ANALYSIS.search(clause) and not _SEND_VERB.search(low)
+    analysis = ((has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low))
+                and _ANALYSIS.search(clause) or _DOCUMENT_NOUN.search(low) and _ANALYSIS_STRONG.search(clause)) \
+        and not _SEND_VERB.search(low)
     if analysis and not re.search(r"\bstatus\b|\bwho\b.*\bsign", low):
         return analysis_kind(clause)
     if re.search(r"\bupload|\bmy (?:documents|files|docs)\b|\b(?:documents|files) i (?:have|uploaded)\b", low) \
-            and not has_guid:
+            and not has_guid and not _SEND_VERB.search(low):
         return "my_documents"
     if re.search(r"\b(?:documents?|files?|attachments?|docs)\b", low) and (
             has_guid or re.search(r"\benvelope\b|\bin (?:it|that|this)\b", low)) and not _SEND_VERB.search(low):
         return "envelope_documents"
+    if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and not found:
+        return "status"  # "who still needs to sign the MSA?" asks; it does not send
     if _SEND_VERB.search(low) or re.search(r"\bsave\b.*\bdraft\b|\bas (?:a )?draft\b", low):
         return "send"
     if re.search(r"\bstatus\b|\bsigned\b|\bsign yet\b|\bwho\b.*\bsign|\bwhere (?:is|are)\b|\bcheck on\b"
@@ -192,6 +201,7 @@ def status_word(clause: str) -> str | None:
     if re.search(r"\bvoided\b|\bcancell?ed\b", low):
         return "voided"
     if re.search(r"\bwaiting\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bunsigned\b|\bnot (?:yet )?signed\b"
+                 r"|\b(?:hasn'?t|haven'?t|has not|have not|didn'?t|did not|never) (?:yet )?signed\b|\byet to sign\b"
                  r"|\bout for signature\b|\bin progress\b|\bsent envelopes\b|\bopen envelopes\b|\bin flight\b", low):
         return "sent"
     if re.search(r"\bdelivered\b|\bopened\b|\bviewed\b", low):

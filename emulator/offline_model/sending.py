@@ -16,6 +16,16 @@ from . import extract, phrasing, slots
 if TYPE_CHECKING:
     from .intents import Context, Intent
 
+UPLOADED = re.compile(r"\b(?:i|we) (?:just |have |'ve )?(?:uploaded|attached|added)\b|\buploaded\b|\bmy uploads?\b|"
+                      r"\b(?:the|my|that) (?:upload|attachment|attached (?:file|document|pdf))\b", re.I)
+
+
+def without_upload(clause: str) -> str:
+    """The clause without the words that say a document was uploaded ("the lease I uploaded" -> "the lease")."""
+    return re.sub(r"\s*\b(?:that |which )?(?:i|we) (?:just |have |'ve )?(?:uploaded|attached|added)\b(?: (?:earlier|"
+                  r"before|yesterday|today|just now))?|\buploaded\s+", " ", clause, flags=re.I)
+
+
 _NOT_PEOPLE = {"the", "sign", "me", "my", "it", "them", "everyone", "signature", "a", "an", "be", "review", "all",
                "then", "cc", "copy", "save", "send", "draft", "get", "us", "our", "him", "her", "this", "that",
                "signing", "approval", "you", "whom", "who", "someone", "anyone", "x", "legal", "review"}
@@ -37,24 +47,31 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
                 return
             intent.missing("document", "What should I save as a draft? Tell me the document or template and the signers.")
             return
-        if extract.guids(clause) or re.search(r"\bsend (?:it|the draft|that|this)\b", low):
+        if extract.guids(clause) or re.search(r"\bsend (?:out |off )?(?:it|the draft|my draft|that|this|the envelope)\b",
+                                              low):
             intent.kind = "send_draft"
             return
-    if not files and not template:
+    if not files and not template and UPLOADED.search(clause):
+        intent.document_lookup = slots.specific_thing(without_upload(clause)) or ""
+    elif not files and not template:
         thing = slots.named_thing(clause)
         if thing and not extract.guids(thing):
             thing = re.sub(r"\s+(?:template|document|doc|form)$", "", thing, flags=re.I)
             if thing.lower() in _GENERIC or thing.lower() in {"for signature", "signature"}:
                 recent = ctx.recent_document()
                 files = [recent] if recent else []
+                if not recent and ctx.has_tool("list_my_documents"):
+                    intent.document_lookup = ""  # "the contract": the one the user uploaded
             elif not re.fullmatch(r"(?:for\s+)?(?:e-?)?signatures?", thing, re.I):
                 template = thing
         elif re.search(r"\bsend (?:it|this|that|them)\b", low) and ctx.recent_document():
             files = [ctx.recent_document()]
+    if intent.document_lookup is not None:
+        files = ["?"]  # found by the lookup (steps.py); the people go in "signers"
     if not files and not template and found and ctx.preferred_template and not re.search(
             r"\b(?:document|file|contract|pdf|attachment)\b", low):
         template = ctx.preferred_template
-    if files:
+    if files and files[0] != "?":
         intent.args["document"] = files[0]
     elif template:
         intent.args["template"] = template

@@ -13,11 +13,13 @@ from . import extract, vocabulary
 _DETERMINER = r"(?:the|our|my|this|that|these|those|a|an|your|his|her|their)"
 _STOP_THING = re.compile(
     r"\s+(?:to|for|with|from|by|on|at|via|and|then|but|so|because|since|as|due|cc|copy|copying|before|after|"
-    r"asap|today|tomorrow|now|please|instead|which|that|who|where|as a draft|in order)\b.*$|[,;:.!?()<>].*$",
+    r"asap|today|tomorrow|now|please|instead|which|that|who|where|as a draft|in order|signed|sent|i|we|she|he|"
+    r"they|last|this|yesterday|is|was|has|hasn't|still|going)\b.*$|[,;:.!?()<>].*$",
     re.I | re.S)
 _VERB_LEAD = re.compile(
     r"\b(?:send|sent|void|cancel|remind|withdraw|revoke|recall|correct|fix|update|download|get|check|show|open|"
     r"review|summari[sz]e|analy[sz]e|prepare|draft|route|use)\b\s+(?:out\s+|off\s+|over\s+)?", re.I)
+_RUN = rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD}){{0,3}})"
 _PRONOUNS = {"it", "this", "that", "them", "these", "those", "one", "same", "everything", "anything", "it's", "its",
              "that's", "they're", "he's", "she's", "they", "he", "she", "here", "there"}
 
@@ -29,7 +31,9 @@ def named_thing(clause: str) -> str | None:
     text = _without_people(clause)
     leads = list(_VERB_LEAD.finditer(text))
     for lead in leads:
-        thing = _phrase(text[lead.end():])
+        rest = text[lead.end():]
+        about = re.match(rf"{_RUN}\s+(?i:about|regarding|re:?|on|for|with)\s+", rest)
+        thing = _phrase(rest[about.end():] if about else rest)
         if thing:
             return thing
     for match in re.finditer(rf"\b{_DETERMINER}\s+", text, re.I):  # "the nda, send it to x@y.com"
@@ -42,14 +46,33 @@ def named_thing(clause: str) -> str | None:
 
 
 def specific_thing(clause: str) -> str | None:
-    """`named_thing` without the generic head nouns ("the NDA document" -> "NDA"); None when only a generic
-    noun is left ("the document", "the contract")."""
-    thing = named_thing(clause)
-    if not thing:
-        return None
-    words = [w for w in thing.split() if w.lower() not in vocabulary.GENERIC_DOCUMENT_NOUNS | {"template",
-                                                                                               "templates"}]
-    return " ".join(words) if words else None
+    """`named_thing` without the generic head nouns ("the NDA document" -> "NDA"), passing over phrases that are
+    only generic ("the signer on the offer letter" -> "offer letter"); None when nothing specific is named."""
+    generic = vocabulary.GENERIC_DOCUMENT_NOUNS | {"template", "templates", "signer", "signers", "recipient",
+                                                   "recipients", "person", "email", "address", "name"}
+    for _ in range(3):
+        thing = named_thing(clause)
+        if not thing:
+            return None
+        words = [w for w in thing.split() if w.lower() not in generic]
+        if words:
+            return " ".join(words)
+        clause = clause.replace(thing, " ", 1)
+    return None
+
+
+def document_described(clause: str) -> str | None:
+    """The document a question is about: "the risks in the consulting agreement" -> "consulting agreement"."""
+    inside = re.search(rf"\b(?:in|of|about|on|from|for|within)\s+{_DETERMINER}\s+(.+)$", clause, re.I)
+    if inside:
+        thing = _phrase(inside.group(1))
+        words = [w for w in (thing or "").split() if w.lower() not in vocabulary.GENERIC_DOCUMENT_NOUNS]
+        return " ".join(words) if words else None
+    found = re.search(rf"\b{_DETERMINER}\s+(.+?)\s*(?:[?.!]|$)", clause, re.I)
+    if found and re.search(r"\b(?:contract|agreement|letter|lease|nda|msa|sow|terms|policy|addendum)\b", found.group(1),
+                           re.I):
+        return specific_thing("review " + found.group(0))
+    return None
 
 
 def _phrase(text: str) -> str | None:
@@ -74,6 +97,27 @@ def _without_people(clause: str) -> str:
         pattern = (re.escape(name) + r"\s*[<(\[]?\s*" if name else "") + re.escape(email) + r"\s*[>)\]]?"
         text = re.sub(pattern, " ", text, count=1)
     return re.sub(r"\s{2,}", " ", text)
+
+
+# --- people named without an email ---------------------------------------------------------------------------
+_PERSON_PLACES = [
+    re.compile(rf"\b(?i:to|for|with|from|by|sent to)\s+{_RUN}"),
+    re.compile(rf"\b(?i:remind|void|cancel|withdraw|revoke|ask|tell|correct|fix|email|message|help)\s+{_RUN}"),
+    re.compile(rf"{_RUN}\s+(?i:signed|has(?:n'?t| not)|still|needs|did(?:n'?t| not)|never)\b"),
+    re.compile(rf"{_RUN}['’]s\b"),
+]
+
+
+def person_named(clause: str) -> str | None:
+    """A person the clause names without an email ("remind Sam about the NDA", "the NDA Bob Stone signed",
+    "the offer with Rahul"); acronyms and the domain's own words ("the Offer Letter") are not names."""
+    for place in _PERSON_PLACES:
+        for match in place.finditer(clause):
+            words = [w for w in match.group(1).split() if not w.isupper() and w.lower().strip(".")
+                     not in vocabulary.DOMAIN_WORDS and w.lower().strip(".:") not in extract.NOT_NAMES]
+            if words:
+                return re.sub(r"['’]s$", "", " ".join(words))
+    return None
 
 
 # --- void reasons ----------------------------------------------------------------------------------------------

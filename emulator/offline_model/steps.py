@@ -8,6 +8,7 @@ two exchanges: list_envelopes, then the action on what it found.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
         return Done(0, [answers.capabilities(ctx.tools, prefs)])
     if intent.kind == "thanks":
         return Done(0, ["You're welcome!" if prefs.tone != "formal" else "You are welcome."])
-    if intent.ask:
+    if intent.ask and not (intent.slot == "reason" and intent.lookup is not None):
         return Done(0, [intent.ask], ok=False, asked=True)
     tool = intent.tool
     if not tool or not ctx.has_tool(tool):
@@ -50,29 +51,35 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
     if intent.lookup is not None:
         if not done:
             return Calls([("list_envelopes", _lookup_args(intent.lookup))])
-        exchange, used = done[0], 1
-        if exchange.names != ["list_envelopes"]:
-            return _unexpected(done, prefs)
-        result = exchange.results[0]
-        if answers.is_error(result):
-            return Done(used, [answers.error_line("list_envelopes", result)], ok=False)
+        result, used = _read(done, 0, "list_envelopes", prefs), 1
+        if isinstance(result, Done):
+            return result
         ids, problem = choose(result.get("envelopes") or [], intent)
         if problem:
             return Done(used, [problem], ok=False, asked=bool(ids is None))
+        if intent.ask:  # the envelope is found and can be acted on: now ask for what is missing (the reason)
+            return Done(used, [intent.ask], ok=False, asked=True)
     args = dict(intent.args)
+    if intent.document_lookup is not None:
+        if len(done) <= used:
+            return Calls([("list_my_documents", {})])
+        result, used = _read(done, used, "list_my_documents", prefs), used + 1
+        if isinstance(result, Done):
+            return result
+        name, problem = choose_document(result.get("documents") or [], intent.document_lookup)
+        if problem:
+            return Done(used, [problem], ok=False, asked=name is None)
+        args["document"] = name
     if intent.recipient_name:
         if len(done) <= used:
             return Calls([("get_envelope_status", {"envelope_id": ids[0]})])
-        exchange, used = done[used], used + 1
-        if exchange.names != ["get_envelope_status"]:
-            return _unexpected(done, prefs)
-        result = exchange.results[0]
-        if answers.is_error(result):
-            return Done(used, [answers.error_line("get_envelope_status", result)], ok=False)
+        result, used = _read(done, used, "get_envelope_status", prefs), used + 1
+        if isinstance(result, Done):
+            return result
         email = _find_recipient(result.get("envelope"), intent.recipient_name)
         if not email:
-            who = "a signer who still has to sign" if intent.recipient_name == "*" else \
-                f"a recipient called {intent.recipient_name}"
+            who = {"*": "a signer who still has to sign", "?": "a single signer to change (tell me their email)"}.get(
+                intent.recipient_name, f"a recipient called {intent.recipient_name}")
             return Done(used, [f"I couldn't find {who} on envelope {ids[0]}."], ok=False)
         args["recipient"] = email
     if len(done) <= used:
@@ -89,6 +96,18 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
     return Done(used + 1, lines, ok=not any(answers.is_error(r) for r in exchange.results))
 
 
+def _read(done: list[Exchange], at: int, tool: str, prefs: Prefs) -> dict[str, Any] | Done:
+    """The result of the look-up call `tool` made at exchange `at`, or the answer when it failed or another call
+    was made there."""
+    exchange = done[at]
+    if exchange.names != [tool]:
+        return _unexpected(done, prefs)
+    result = exchange.results[0]
+    if answers.is_error(result):
+        return Done(at + 1, [answers.error_line(tool, result)], ok=False)
+    return result
+
+
 def choose(envelopes: list[Any], intent: Intent) -> tuple[list[str] | None, str | None]:
     """Pick the envelope(s) a lookup found; or say why not (none found, or which one?)."""
     envelopes = [e for e in envelopes if isinstance(e, dict) and e.get("envelopeId")]
@@ -96,19 +115,49 @@ def choose(envelopes: list[Any], intent: Intent) -> tuple[list[str] | None, str 
     if not envelopes:
         return [], f"I couldn't find any envelopes{where}, so I didn't {_VERBS.get(intent.kind, 'do')} anything."
     if intent.pick == "all":
+        if intent.kind in {"void", "remind", "correct", "send_draft"}:
+            envelopes = [e for e in envelopes if str(e.get("status", "")).lower() in _ACTIONABLE] or envelopes
         return [str(e["envelopeId"]) for e in envelopes[:20]], None
     if intent.pick == "latest":
         return [str(max(envelopes, key=_when)["envelopeId"])], None
     envelopes = dialogue.narrow(envelopes, intent.about)
-    if len(envelopes) > 1 and intent.kind in {"void", "remind", "correct", "send_draft"}:
+    if intent.kind in {"void", "remind", "correct", "send_draft"}:
         actionable = [e for e in envelopes if str(e.get("status", "")).lower() in _ACTIONABLE]
-        envelopes = actionable if len(actionable) == 1 else envelopes
+        if not actionable:
+            return [], _finished(envelopes, intent.kind)
+        envelopes = actionable
     if len(envelopes) == 1:
         return [str(envelopes[0]["envelopeId"])], None
     listed = "\n".join(f"- {answers.envelope_item(e)}" for e in envelopes[:10])
     verb = _VERBS.get(intent.kind, "use")
     return None, (f"I found {len(envelopes)} envelopes{where}:\n{listed}\n"
                   f"Which one should I {verb}? Please give me its envelope id.")
+
+
+def choose_document(documents: list[Any], words: str) -> tuple[str | None, str | None]:
+    """The uploaded document `words` describe ("consulting agreement" finds consulting-agreement.pdf), or why
+    not: none matches, or several do (then which one?)."""
+    documents = [d for d in documents if isinstance(d, dict) and d.get("filename")]
+    wanted = set(re.findall(r"[^\W_]+", words.lower())) - {"the", "a", "my", "our", "document", "file", "pdf"}
+    scored = [(len(wanted & set(re.findall(r"[^\W_]+", str(d["filename"]).lower()))), d) for d in documents]
+    best = max((score for score, _ in scored), default=0)
+    found = [d for score, d in scored if score == best] if wanted else documents
+    if not documents or (wanted and not best):
+        what = f" matching “{words}”" if wanted else ""
+        return "", f"I couldn't find an uploaded document{what}. Upload it first, or tell me its file name."
+    if len(found) == 1:
+        return str(found[0]["filename"]), None
+    listed = "\n".join(f"- {d['filename']}" for d in found[:10])
+    return None, f"I found {len(found)} uploaded documents that could be meant:\n{listed}\nWhich one do you mean?"
+
+
+def _finished(envelopes: list[dict[str, Any]], kind: str) -> str:
+    """Why nothing can be voided, reminded or corrected: every envelope found is already finished."""
+    verb = {"void": "voided", "remind": "reminded", "correct": "corrected", "send_draft": "sent"}[kind]
+    items = "; ".join(f"{answers.envelope_item(e)}" for e in envelopes[:5])
+    one = len(envelopes) == 1
+    return (f"{'That envelope is' if one else 'Those envelopes are'} already finished ({items}), so "
+            f"{'it' if one else 'they'} can't be {verb}. Nothing was done.")
 
 
 def _lookup_args(filters: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +182,9 @@ def _when(envelope: dict[str, Any]) -> str:
 
 def _find_recipient(envelope: Any, name: str) -> str | None:
     name = name.lower()
+    if name == "?":
+        signers = [p for p in recipients_of(envelope) if p.get("type") == "signer"]
+        return str(signers[0]["email"]) if len(signers) == 1 else None
     if name == "*":
         waiting = [p for p in recipients_of(envelope) if p.get("type") == "signer"
                    and str(p.get("status", "")).lower() not in {"completed", "signed", "declined"}]
