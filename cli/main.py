@@ -77,11 +77,14 @@ def _serve_workers(settings: Settings, urls: DatabaseUrls, workers: int) -> None
     # The workers re-read settings from the environment: hand them the database this process prepared (the
     # embedded server, if any, lives as long as this supervising process).
     os.environ.update({"DATABASE_URL": urls.owner, "APP_DATABASE_URL": urls.app, "WEBHOOK_DATABASE_URL": urls.webhook,
+                       "RUNS_DATABASE_URL": urls.runs,
                        "HOST": settings.host, "PORT": str(settings.port)})
     if settings.langgraph_config is not None:
         os.environ["LANGGRAPH_CONFIG"] = str(settings.langgraph_config)
+    # uvicorn kills a worker that has not finished starting within `timeout_worker_healthcheck` (5 s by default)
+    # and starts another; on a loaded machine starting one takes longer than that, so they were replaced forever.
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-                log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5)
+                log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5, timeout_worker_healthcheck=120)
 
 
 @app.command()

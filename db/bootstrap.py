@@ -11,7 +11,7 @@ from psycopg import sql
 from db import migrate
 from db.embedded import start_embedded
 from db.session import Database, DatabaseUrls
-from db.urls import APP_ROLE, WEBHOOK_ROLE, driver_url, mask_url, with_user
+from db.urls import APP_ROLE, RUNS_ROLE, WEBHOOK_ROLE, driver_url, mask_url, with_user
 from docusign_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,13 @@ class DatabaseUnavailable(Exception):
 
 
 def resolve_urls(settings: Settings) -> tuple[DatabaseUrls, bool]:
-    """The three role URLs, and whether they point at the embedded server (started here if so)."""
+    """The four role URLs, and whether they point at the embedded server (started here if so)."""
     embedded = settings.database_url is None
     owner = settings.database_url or start_embedded(settings.data_dir)
     app = settings.app_database_url or with_user(owner, APP_ROLE, settings.db_role_password)
     webhook = settings.webhook_database_url or with_user(owner, WEBHOOK_ROLE, settings.db_role_password)
-    return DatabaseUrls(owner=owner, app=app, webhook=webhook), embedded
+    runs = settings.runs_database_url or with_user(owner, RUNS_ROLE, settings.db_role_password)
+    return DatabaseUrls(owner=owner, app=app, webhook=webhook, runs=runs), embedded
 
 
 def check_reachable(url: str) -> None:
@@ -41,7 +42,7 @@ def check_reachable(url: str) -> None:
 
 def set_role_passwords(owner_url: str, password: str) -> None:
     with psycopg.connect(driver_url(owner_url, "libpq"), autocommit=True) as conn:
-        for role in (APP_ROLE, WEBHOOK_ROLE):
+        for role in (APP_ROLE, WEBHOOK_ROLE, RUNS_ROLE):
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
 
 

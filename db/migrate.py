@@ -36,17 +36,46 @@ def check(owner_url: str) -> None:
 
 
 CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations")
+# The tables holding conversations; `checkpoint_migrations` only says which of the saver's migrations ran.
+CHECKPOINT_DATA = CHECKPOINT_TABLES[:3]
+
+# dsa_current_user_id() spelled out, so these tables hold no dependency on a function Alembic may drop.
+_CURRENT_USER = "nullif(current_setting('app.user_id', true), '')::uuid"
+_OWNED = (
+    # Whose rows: the user the writing session acts for (the saver sets app.user_id), so the saver's own
+    # INSERTs, which name their columns, fill it without knowing it exists.
+    f"ALTER TABLE {{t}} ADD COLUMN IF NOT EXISTS user_id uuid DEFAULT {_CURRENT_USER}",
+    # Rows written before this column existed belong to their thread's owner (none: nobody's, only the owner's
+    # maintenance sees them).
+    "UPDATE {t} c SET user_id = th.user_id FROM threads th WHERE c.user_id IS NULL AND th.thread_id::text = c.thread_id",
+    "ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+    "DROP POLICY IF EXISTS {own} ON {t}",
+    "CREATE POLICY {own} ON {t} FOR ALL TO {app} "
+    f"USING (user_id = {_CURRENT_USER}) WITH CHECK (user_id = {_CURRENT_USER})",
+    "DROP POLICY IF EXISTS {maintenance} ON {t}",
+    "CREATE POLICY {maintenance} ON {t} FOR ALL TO CURRENT_USER USING (true)",
+)
 
 
 def setup_checkpoints(owner_url: str, app_role: str = "dsa_app") -> None:
-    """Create or migrate the LangGraph checkpoint tables as the owner, then let the app role use them.
+    """Create or migrate the LangGraph checkpoint tables as the owner, put them under the thread owner's row
+    security, then let the app role use them.
 
     langgraph-checkpoint-postgres owns these tables' schema (its own `checkpoint_migrations`), so they are not
-    in Alembic; the app role, which runs the graphs, gets row access only.
+    in Alembic, and this runs after every Alembic upgrade (it is idempotent). The app role, which runs the
+    graphs and answers state requests, gets row access only, and only to the rows of the user it acts for
+    (`agent.checkpointer.PooledPostgresSaver.for_user`): with no user set it reads, changes and deletes nothing.
     """
     with psycopg.connect(driver_url(owner_url, "libpq"), autocommit=True, prepare_threshold=0,
                          row_factory=dict_row) as conn:
         PostgresSaver(conn).setup()  # type: ignore[arg-type]
+        with conn.transaction():
+            for table in CHECKPOINT_DATA:
+                for statement in _OWNED:
+                    conn.execute(sql.SQL(statement).format(  # type: ignore[arg-type]
+                        t=sql.Identifier(table), app=sql.Identifier(app_role),
+                        own=sql.Identifier(f"{table}_own"), maintenance=sql.Identifier(f"{table}_maintenance")))
         for table in CHECKPOINT_TABLES:
             conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
                 sql.Identifier(table), sql.Identifier(app_role)))

@@ -23,6 +23,7 @@ class DatabaseUrls:
     owner: str
     app: str
     webhook: str
+    runs: str  # the run worker's role: only the cross-user run functions (claim, heartbeat, sweep)
 
 
 def _engine(url: str, pool_size: int) -> AsyncEngine:
@@ -41,9 +42,11 @@ class Database:
         self.urls = urls
         self.app_engine = _engine(urls.app, pool_size)
         self.webhook_engine = _engine(urls.webhook, max(2, pool_size // 2))
+        self.runs_engine = _engine(urls.runs, 2)  # a claim, a heartbeat and a sweep at a time
         self._owner_engine: AsyncEngine | None = None
         self._app_sessions = async_sessionmaker(self.app_engine, expire_on_commit=False)
         self._webhook_sessions = async_sessionmaker(self.webhook_engine, expire_on_commit=False)
+        self._runs_sessions = async_sessionmaker(self.runs_engine, expire_on_commit=False)
 
     @property
     def owner_engine(self) -> AsyncEngine:
@@ -73,6 +76,13 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def run_worker_session(self) -> AsyncIterator[AsyncSession]:
+        """The run worker's role: it may only call the run functions that act across users (claim, heartbeat,
+        sweep), which the app role cannot."""
+        async with self._runs_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def owner_session(self) -> AsyncIterator[AsyncSession]:
         async with async_sessionmaker(self.owner_engine, expire_on_commit=False)() as session, session.begin():
             yield session
@@ -80,5 +90,6 @@ class Database:
     async def dispose(self) -> None:
         await self.app_engine.dispose()
         await self.webhook_engine.dispose()
+        await self.runs_engine.dispose()
         if self._owner_engine is not None:
             await self._owner_engine.dispose()

@@ -1,7 +1,7 @@
-"""Connection URLs for the three database roles.
+"""Connection URLs for the four database roles.
 
-The owner URL (DATABASE_URL, or the embedded server) runs migrations. The app and webhook roles get their own
-connections, derived from the owner's by swapping the user, so that one setting is enough on a trust-auth or
+The owner URL (DATABASE_URL, or the embedded server) runs migrations. The app, webhook and run-worker roles get
+their own connections, derived from the owner's by swapping the user, so that one setting is enough on a trust-auth or
 socket server and production can still give each role its own URL.
 """
 
@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 APP_ROLE = "dsa_app"
 WEBHOOK_ROLE = "dsa_webhook"
+RUNS_ROLE = "dsa_runs"
 
 
 def with_user(url: str, user: str, password: str | None) -> str:

@@ -38,11 +38,17 @@ class Settings(BaseSettings):
         default=None,
         description="Connection for the webhook worker role. Unset: DATABASE_URL with user dsa_webhook.",
     )
+    runs_database_url: str | None = Field(
+        default=None,
+        description="Connection for the run worker role (claims and sweeps runs). Unset: DATABASE_URL with user "
+                    "dsa_runs.",
+    )
     db_role_password: str | None = Field(
-        default=None, description="Password given to the dsa_app and dsa_webhook roles (password auth servers)."
+        default=None,
+        description="Password given to the dsa_app, dsa_webhook and dsa_runs roles (password auth servers).",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Sizes every connection pool of a server "
-                              "process: about 5 * DB_POOL_SIZE + 1 connections per process at peak (README).")
+                              "process: about 5 * DB_POOL_SIZE + 5 connections per process at peak (README).")
     redis_url: str | None = Field(default=None, description="Unset: the run-event bus and the envelope read cache "
                                                            "stay in process (one server process only).")
     data_dir: Path = Field(default=Path("./.data"))
@@ -119,7 +125,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("database_url", "app_database_url", "webhook_database_url")
+    @field_validator("database_url", "app_database_url", "webhook_database_url", "runs_database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -110,9 +110,6 @@ class Chat:
     emulator: ServerThread
     thread_id: str = ""
 
-    def __post_init__(self) -> None:
-        self.thread_id = self.thread_id or str(uuid.uuid4())
-
     @property
     def database(self) -> Database:
         return self.dependencies.database
@@ -131,6 +128,11 @@ class Chat:
     async def resume(self, *decisions: dict[str, Any]) -> dict[str, Any]:
         return await self.graph.ainvoke(Command(resume={"decisions": list(decisions)}), self.config,
                                         context=self.context)
+
+    def __post_init__(self) -> None:
+        self.thread_id = self.thread_id or str(uuid.uuid4())
+        # The checkpoint tables show a saver only the rows of the user it acts for.
+        self.graph = self.graph.copy(update={"checkpointer": self.graph.checkpointer.for_user(self.user_id)})
 
     def new_thread(self) -> Chat:
         return Chat(self.graph, self.dependencies, self.user_id, self.emulator)

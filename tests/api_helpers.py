@@ -43,7 +43,7 @@ from runtime.runs.graphs import GraphRegistry
 from runtime.runs.process import RuntimeOptions
 from runtime.runs.worker import WorkerOptions
 from db.session import DatabaseUrls
-from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
+from db.urls import APP_ROLE, RUNS_ROLE, WEBHOOK_ROLE, with_user
 from docusign_agent.settings import Settings
 from tests.servers import ServerThread, free_port, wait_until
 from tests.servers import await_until as await_until  # re-exported for the API tests
@@ -119,7 +119,7 @@ def runtime_options(*, heartbeat: float = 0.5, stale: int = 30) -> RuntimeOption
 
 def role_urls(owner_url: str) -> DatabaseUrls:
     return DatabaseUrls(owner=owner_url, app=with_user(owner_url, APP_ROLE, None),
-                        webhook=with_user(owner_url, WEBHOOK_ROLE, None))
+                        webhook=with_user(owner_url, WEBHOOK_ROLE, None), runs=with_user(owner_url, RUNS_ROLE, None))
 
 
 def human(text: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from psycopg import sql
 from db import migrate
 from db.embedded import start_embedded
 from db.session import Database, DatabaseUrls
-from db.urls import APP_ROLE, WEBHOOK_ROLE, with_database, with_user
+from db.urls import APP_ROLE, RUNS_ROLE, WEBHOOK_ROLE, with_database, with_user
 from docusign_agent.settings import Settings, load_settings
 
 MACHINE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -88,7 +88,7 @@ def main_backend() -> str:
 
 def role_urls(owner_url: str) -> DatabaseUrls:
     return DatabaseUrls(owner=owner_url, app=with_user(owner_url, APP_ROLE, None),
-                        webhook=with_user(owner_url, WEBHOOK_ROLE, None))
+                        webhook=with_user(owner_url, WEBHOOK_ROLE, None), runs=with_user(owner_url, RUNS_ROLE, None))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from db.models import USER_OWNED
-from db.urls import APP_ROLE, WEBHOOK_ROLE, with_user
+from db.urls import APP_ROLE, RUNS_ROLE, WEBHOOK_ROLE, with_user
 from tests.conftest import DatabaseFactory, backends
 
 SEED = """
@@ -170,3 +170,30 @@ def test_store_items_of_one_user_are_invisible_to_another(rls_db: tuple[str, uui
             conn.execute("UPDATE store_items SET user_id = %s", (b,))
     with psycopg.connect(url) as conn:
         assert dict(conn.execute("SELECT user_id, value FROM store_items").fetchall()) == {a: {}, b: {"who": "b"}}
+
+
+RUN_FUNCTIONS = ("SELECT * FROM dsa_claim_runs(gen_random_uuid(), 10)", "SELECT * FROM dsa_sweep_runs(0)",
+                 "SELECT * FROM dsa_heartbeat_runs(gen_random_uuid())", "SELECT dsa_sweep_store()")
+
+
+def test_run_functions_are_the_run_workers_alone(rls_db: tuple[str, uuid.UUID, uuid.UUID]) -> None:
+    """The definer functions that act across users refuse the app role, with or without a user set."""
+    url, a, _ = rls_db
+    with as_role(url, APP_ROLE) as conn:
+        for user in (None, a):
+            for call in RUN_FUNCTIONS:
+                if user is not None:
+                    conn.execute("SELECT set_config('app.user_id', %s, false)", (str(user),))
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(call)
+                conn.rollback()
+    with psycopg.connect(url) as owner:  # nothing was claimed or swept
+        assert owner.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall() == [("pending", 2)]
+    with as_role(url, RUNS_ROLE) as conn:
+        claimed = conn.execute("SELECT * FROM dsa_claim_runs(gen_random_uuid(), 10)").fetchall()
+        assert len(claimed) == 2  # the run worker claims every user's due runs
+        for forbidden in ("SELECT * FROM runs", "SELECT * FROM threads", "SELECT * FROM api_credentials",
+                          "UPDATE runs SET status = 'error'"):
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # and can do nothing else
+                conn.execute(forbidden)

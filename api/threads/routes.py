@@ -29,6 +29,7 @@ from api.threads.schemas import (
     ThreadStateUpdate,
 )
 from runtime.runs import store
+from runtime.runs.errors import thread_id_unavailable
 from runtime.runs.executor import snapshot_summary
 from runtime.runs.graphs import GraphUnavailable
 from runtime.runs.process import AgentRuntime
@@ -53,7 +54,9 @@ async def create_thread(principal: CurrentPrincipal, rt: Runtime,
         row = await store.insert_thread(session, principal.user_id, thread_id, body.metadata or {})
         if row is None:
             existing = await store.get_thread(session, thread_id) if thread_id else None
-            if existing is not None and body.if_exists == "do_nothing":
+            if existing is None:  # another user's, or reserved: the same answer either way
+                raise thread_id_unavailable(thread_id)
+            if body.if_exists == "do_nothing":
                 return json_response(store.thread_json(existing))
             raise ApiError(409, "conflict", f"thread {thread_id} already exists", field="thread_id")
     if body.supersteps:
@@ -150,7 +153,7 @@ async def _graph_for(rt: AgentRuntime, principal_id: uuid.UUID, tid: uuid.UUID) 
     if rt.graphs.resolve(graph_id) is None:
         raise ApiError(409, "unknown_graph", f"the thread's graph {graph_id!r} is not served here")
     try:
-        return thread, rt.graph(rt.graphs.resolve(graph_id))  # type: ignore[arg-type]
+        return thread, rt.graph_for(rt.graphs.resolve(graph_id), principal_id)  # type: ignore[arg-type]
     except GraphUnavailable as exc:
         raise ApiError(503, "graph_unavailable", str(exc)) from None
 
@@ -159,7 +162,7 @@ async def _state(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, chec
                  subgraphs: bool) -> Response:
     tid = parse_uuid(thread_id, "thread_id")
     config = thread_config(str(tid), checkpoint)
-    if await rt.checkpointer.aget_tuple(config) is None:  # nothing ran yet: no graph needed to say so
+    if await rt.checkpointer_for(principal_id).aget_tuple(config) is None:  # nothing ran yet: no graph needed to say so
         async with rt.runs.db.user_session(principal_id) as session:
             await store.require_thread(session, tid)
         if checkpoint and checkpoint.get("checkpoint_id"):
@@ -220,7 +223,7 @@ async def history(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
                   body: Annotated[ThreadHistory | None, Body()] = None) -> Response:
     body = body or ThreadHistory()
     tid = parse_uuid(thread_id, "thread_id")
-    if await rt.checkpointer.aget_tuple(thread_config(str(tid))) is None:
+    if await rt.checkpointer_for(principal.user_id).aget_tuple(thread_config(str(tid))) is None:
         async with rt.runs.db.user_session(principal.user_id) as session:
             await store.require_thread(session, tid)
         return json_response([])

@@ -29,5 +29,12 @@ class Conflict(RunsError):
     code = "conflict"
 
 
+def thread_id_unavailable(thread_id: object) -> Conflict:
+    """The one answer for a thread id the caller cannot have: another user's thread, or a reserved id. It is the
+    same in both cases, so it never tells whether someone else has a thread by that id."""
+    return Conflict(f"thread_id {thread_id} cannot be used; leave thread_id out and the server picks a new one",
+                    code="thread_id_unavailable", field="thread_id")
+
+
 class InvalidRequest(RunsError):
     """The request cannot be carried out as sent (e.g. resuming a thread that never stopped)."""

@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import IndexConfig
 from langgraph.types import Command, Send
 from psycopg_pool import AsyncConnectionPool
 
+from agent.checkpointer import PooledPostgresSaver
 from db.session import Database
 from db.store import UserStore
 from docusign_agent.logs import run_id_var, thread_id_var
@@ -54,7 +54,7 @@ class RunControl:
 
 
 class RunExecutor:
-    def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver,
+    def __init__(self, database: Database, bus: EventBus, graphs: GraphRegistry, checkpointer: PooledPostgresSaver,
                  pool: AsyncConnectionPool, *, context: Any = None, run_timeout_seconds: float = 3600,
                  store_index: IndexConfig | None = None) -> None:
         self.db = database
@@ -65,6 +65,15 @@ class RunExecutor:
         self.context = context
         self.run_timeout_seconds = run_timeout_seconds
         self.store_index = store_index
+
+    def checkpointer_for(self, user_id: uuid.UUID) -> PooledPostgresSaver:
+        """The checkpointer acting for `user_id`: the checkpoint tables show it only that user's rows (RLS)."""
+        return self.checkpointer.for_user(user_id)
+
+    def graph_for(self, graph_id: str, user_id: uuid.UUID) -> Any:
+        """The compiled graph over `user_id`'s checkpoints (a shallow copy: microseconds)."""
+        return self.graphs.get(graph_id, self.checkpointer).copy(
+            update={"checkpointer": self.checkpointer_for(user_id)})
 
     def store_for(self, user_id: uuid.UUID) -> UserStore:
         """The Store a run or request of `user_id` sees: only that user's items (RLS)."""
@@ -89,7 +98,7 @@ class RunExecutor:
             await self.publish(claim.run_id, "metadata", {"run_id": str(claim.run_id), "attempt": 1})
             # Each run sees its user's Store as `store` (a shallow copy of the compiled graph: microseconds).
             graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
-                update={"store": self.store_for(claim.user_id)})
+                update={"store": self.store_for(claim.user_id), "checkpointer": self.checkpointer_for(claim.user_id)})
             async with asyncio.timeout(self.run_timeout_seconds):
                 await self._stream(graph, claim, kwargs, config)
         except asyncio.CancelledError:
@@ -160,7 +169,7 @@ class RunExecutor:
     async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, status: str,
                       error: dict[str, Any] | None) -> None:
         if status == "rollback":
-            await self.delete_run_checkpoints(claim.thread_id, claim.run_id)
+            await self.checkpointer_for(claim.user_id).adelete_run(str(claim.thread_id), str(claim.run_id))
         snapshot = None
         if graph is not None:
             try:
@@ -188,23 +197,10 @@ class RunExecutor:
         if kwargs.get("temporary") and status != "rollback":
             await self.delete_thread_everywhere(claim.user_id, claim.thread_id)
 
-    async def delete_run_checkpoints(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
-        """Rollback: forget what the run wrote, and any resume answer it left on the checkpoint it started from."""
-        tid, rid = str(thread_id), str(run_id)
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                "DELETE FROM checkpoint_writes w USING checkpoints c WHERE c.thread_id = %s "
-                "AND c.metadata->>'run_id' = %s AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
-                "AND w.checkpoint_id = c.checkpoint_id", (tid, rid))
-            await conn.execute("DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s", (tid, rid))
-            await conn.execute(
-                "DELETE FROM checkpoint_writes WHERE thread_id = %s AND channel = '__resume__' AND checkpoint_id = "
-                "(SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = '')", (tid, tid))
-
     async def delete_thread_everywhere(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
         async with self.db.user_session(user_id) as session:
             await store.delete_thread(session, thread_id)
-        await self.checkpointer.adelete_thread(str(thread_id))
+        await self.checkpointer_for(user_id).adelete_thread(str(thread_id))
 
 
 def _graph_input(kwargs: dict[str, Any]) -> Any:

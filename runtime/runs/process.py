@@ -13,11 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import IndexConfig
 from psycopg_pool import AsyncConnectionPool
 
-from agent.checkpointer import make_checkpointer, open_pool
+from agent.checkpointer import PooledPostgresSaver, make_checkpointer, open_pool
 from db.session import Database
 from db.store import UserStore
 from docusign_agent.settings import Settings
@@ -46,14 +45,22 @@ class AgentRuntime:
     bus: EventBus
     graphs: GraphRegistry
     pool: AsyncConnectionPool
-    checkpointer: BaseCheckpointSaver
+    checkpointer: PooledPostgresSaver  # acts for nobody: use checkpointer_for(user)
     executor: RunExecutor
     worker: RunWorker
     runs: RunService
     threads: ThreadService
 
     def graph(self, graph_id: str):  # type: ignore[no-untyped-def]
+        """The compiled graph, for what does not read checkpoints (schemas): it acts for nobody."""
         return self.graphs.get(graph_id, self.checkpointer)
+
+    def graph_for(self, graph_id: str, user_id: uuid.UUID) -> Any:
+        """The graph over `user_id`'s checkpoints."""
+        return self.executor.graph_for(graph_id, user_id)
+
+    def checkpointer_for(self, user_id: uuid.UUID) -> PooledPostgresSaver:
+        return self.executor.checkpointer_for(user_id)
 
     def store_for(self, user_id: uuid.UUID) -> UserStore:
         return self.executor.store_for(user_id)

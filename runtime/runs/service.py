@@ -22,7 +22,7 @@ from db.session import Database
 from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
 from runtime.bus import EventBus
 from runtime.runs import assistants, serde, store
-from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
+from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError, thread_id_unavailable
 from runtime.runs.executor import RunExecutor
 from runtime.runs.graphs import GraphRegistry, GraphUnavailable
 from runtime.runs.schemas import RunCreate
@@ -75,10 +75,10 @@ class RunService:
                         raise NotFound(f"thread {thread_id} not found", field="thread_id")
                     thread = await store.insert_thread(session, user_id, thread_id, {})
                     if thread is None:
-                        raise Conflict(f"thread id {thread_id} cannot be used", field="thread_id")
+                        raise thread_id_unavailable(thread_id)
                     created = True
             assert thread is not None
-            if resume and (created or await self._never_ran(thread.thread_id)):
+            if resume and (created or await self._never_ran(user_id, thread.thread_id)):
                 raise InvalidRequest("command.resume: the thread has no interrupted run to resume",
                                field="command.resume")
             active = await store.active_runs(session, thread.thread_id, lock=True)
@@ -135,9 +135,9 @@ class RunService:
             return  # the run fails with the reason when it executes
         check_command(graph, body.command.model_dump(exclude_none=True))
 
-    async def _never_ran(self, thread_id: uuid.UUID) -> bool:
+    async def _never_ran(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> bool:
         config = {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": ""}}
-        return await self.executor.checkpointer.aget_tuple(config) is None  # type: ignore[arg-type]
+        return await self.executor.checkpointer_for(user_id).aget_tuple(config) is None  # type: ignore[arg-type]
 
     @staticmethod
     def _kwargs(body: RunCreate, assistant: assistants.ResolvedAssistant, *, temporary: bool) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class RunService:
             await store.delete_thread(session, thread_id)
         for run_id in running:
             await self.worker.request_cancel(run_id, "interrupt")
-        await self.executor.checkpointer.adelete_thread(str(thread_id))
+        await self.executor.checkpointer_for(user_id).adelete_thread(str(thread_id))
 
     async def delete_threads_where(self, user_id: uuid.UUID, metadata: dict[str, Any]) -> int:
         async with self.db.user_session(user_id) as session:

@@ -77,10 +77,16 @@ async def require_thread(session: AsyncSession, thread_id: uuid.UUID, *, lock: b
     return thread
 
 
+# Ids nobody's thread may have: a client that names one gets the answer another user's thread id gets.
+RESERVED_THREAD_IDS = frozenset({uuid.UUID(int=0), uuid.UUID(int=(1 << 128) - 1)})
+
+
 async def insert_thread(session: AsyncSession, user_id: uuid.UUID, thread_id: uuid.UUID | None,
                         metadata: dict[str, Any]) -> Thread | None:
-    """Create a thread; None if the id is taken (by this user or, invisibly, by another)."""
+    """Create a thread; None if the id is taken (by this user or, invisibly, by another) or reserved."""
     values: dict[Any, Any] = {Thread.user_id: user_id, Thread.metadata_: metadata}
+    if thread_id in RESERVED_THREAD_IDS:
+        return None
     if thread_id is not None:
         values[Thread.thread_id] = thread_id
     stmt = insert(Thread).values(values).on_conflict_do_nothing(index_elements=["thread_id"]).returning(Thread)

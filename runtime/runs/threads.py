@@ -45,10 +45,6 @@ class ThreadService:
         self.runs = runs
         self.heartbeat_seconds = heartbeat_seconds
 
-    @property
-    def checkpointer(self) -> Any:
-        return self.executor.checkpointer
-
     # --- copy and prune ---------------------------------------------------------------------------------
 
     async def copy(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> Thread:
@@ -60,7 +56,7 @@ class ThreadService:
             await store.set_thread_state(session, copy.thread_id, values=source.values or {},
                                          interrupts=source.interrupts or {},
                                          status="interrupted" if source.interrupts else "idle")
-        await self.checkpointer.acopy_thread(str(thread_id), str(copy.thread_id))
+        await self.executor.checkpointer_for(user_id).acopy_thread(str(thread_id), str(copy.thread_id))
         async with self.db.user_session(user_id) as session:
             return await store.require_thread(session, copy.thread_id)
 
@@ -74,7 +70,7 @@ class ThreadService:
             for tid in owned:
                 await self.runs.delete_thread(user_id, tid)
         elif owned:
-            await self.checkpointer.aprune([str(t) for t in owned], strategy="keep_latest")
+            await self.executor.checkpointer_for(user_id).aprune([str(t) for t in owned], strategy="keep_latest")
         return len(owned)
 
     # --- supersteps -------------------------------------------------------------------------------------
@@ -84,7 +80,7 @@ class ThreadService:
         graph_id = self.graphs.resolve(str((thread.metadata_ or {}).get("graph_id") or "agent"))
         if graph_id is None:
             raise InvalidRequest("metadata.graph_id names no graph served here", field="metadata.graph_id")
-        graph = self.executor.graphs.get(graph_id, self.checkpointer)
+        graph = self.executor.graph_for(graph_id, user_id)
         steps = []
         previous: str | None = None  # what LangGraph takes a lone update without as_node to be
         for n, superstep in enumerate(supersteps):

@@ -119,7 +119,7 @@ class RunWorker:
                 self._wake.set()
 
     async def _claim(self, limit: int) -> list[ClaimedRun]:
-        async with self.db.anonymous_session() as session:
+        async with self.db.run_worker_session() as session:
             rows = await session.execute(text("SELECT * FROM dsa_claim_runs(:w, :n)"),
                                          {"w": self.worker_id, "n": limit})
             return [ClaimedRun(run_id=r[0], thread_id=r[1], user_id=r[2]) for r in rows]
@@ -154,7 +154,7 @@ class RunWorker:
         while not self._stopping:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
-                async with self.db.anonymous_session() as session:
+                async with self.db.run_worker_session() as session:
                     rows = (await session.execute(text("SELECT * FROM dsa_heartbeat_runs(:w)"),
                                                   {"w": self.worker_id})).all()
                 for run_id, action in rows:
@@ -169,7 +169,7 @@ class RunWorker:
 
     async def sweep(self) -> int:
         """Runs whose worker died are settled as errors; expired Store items are reclaimed on the way."""
-        async with self.db.anonymous_session() as session:
+        async with self.db.run_worker_session() as session:
             rows = (await session.execute(text("SELECT * FROM dsa_sweep_runs(:s)"),
                                           {"s": self.options.stale_after_seconds})).all()
             await session.execute(text("SELECT dsa_sweep_store()"))
