@@ -53,5 +53,6 @@ def create_emulator_app(state: EmulatorState | None = None, *, snapshot_path: Pa
         faults=emu.faults,
         config=emu.config,
         known_account=lambda account_id: account_id in emu.state.accounts,
+        requests=emu.requests,
     )
     return app

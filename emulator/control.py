@@ -225,6 +225,17 @@ async def clear_faults(request: Request) -> JSONResponse:
     return JSONResponse({"removed": removed})
 
 
+@router.get("/requests")
+async def requests_log(request: Request, account_id: str | None = None, after: int = 0) -> JSONResponse:
+    """The eSignature REST requests answered so far (optionally one account's, after a `seq` mark), oldest first,
+    and `last_seq` to take as the next mark."""
+    if after < 0:
+        raise invalid_param("'after' must be a non-negative integer.")
+    log = emulator_of(request).requests
+    return JSONResponse({"last_seq": log.last_seq,
+                         "requests": [e.as_json() for e in log.select(account_id=account_id, after=after)]})
+
+
 @router.post("/snapshot")
 async def snapshot(request: Request) -> JSONResponse:
     emu = emulator_of(request)

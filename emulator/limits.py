@@ -21,6 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.errors import DocuSignError
+from emulator.request_log import RequestLog, body_status
 from emulator.state import EmulatorConfig
 
 log = logging.getLogger(__name__)
@@ -197,8 +198,10 @@ class EmulatorMiddleware:
         faults: FaultRegistry,
         config: Callable[[], EmulatorConfig],
         known_account: Callable[[str], bool],
+        requests: RequestLog | None = None,
     ) -> None:
         self.app = app
+        self.requests = requests
         self.limiter = limiter
         self.faults = faults
         self.config = config
@@ -208,8 +211,38 @@ class EmulatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        trace = str(uuid.uuid4())
         path = route_path(scope)
+        if self.requests is None or not path.startswith("/restapi"):
+            await self._handle(scope, receive, send, path)
+            return
+        # Logged: what the request asked (method, path, the body's `status`) and what it was answered.
+        body = bytearray()
+        answered = {"status": 0, "trace": ""}
+
+        async def receive_logged() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+            return message
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered["status"] = int(message["status"])
+                for key, value in message.get("headers", []):
+                    if key == b"x-docusign-tracetoken":
+                        answered["trace"] = value.decode()
+            await send(message)
+
+        try:
+            await self._handle(scope, receive_logged, send_logged, path)
+        finally:
+            match = ACCOUNT_PATH.match(path)
+            self.requests.add(method=scope["method"], path=path, query=scope.get("query_string", b"").decode(),
+                              account_id=match.group(1) if match else None, status_code=int(answered["status"]),
+                              trace_token=str(answered["trace"]), body_status=body_status(bytes(body)))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        trace = str(uuid.uuid4())
         extra: dict[str, str] = {"X-DocuSign-TraceToken": trace}
         api = path.startswith(("/restapi", "/oauth"))
 

@@ -18,6 +18,7 @@ from fastapi import Request
 
 from emulator.dispatcher import ConnectDispatcher
 from emulator.limits import FaultRegistry, RateLimiter
+from emulator.request_log import RequestLog
 from emulator.state import EmulatorConfig, EmulatorState, Snapshotter
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Emulator:
         self.dispatcher = ConnectDispatcher(self.config)
         self.limiter = RateLimiter(self.config)
         self.faults = FaultRegistry()
+        self.requests = RequestLog()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def config(self) -> EmulatorConfig:
