@@ -12,8 +12,9 @@ from evals.compliance import irreversible_action, violations
 from evals.dataset import DatasetError, load, suite
 from evals.evaluators import end_state_check, reply_check, trajectory_checks
 from evals.matchers import OPERATORS, known_operator_errors, matches
-from evals.schema import EndState, Reply, Scenario, Trajectory
+from evals.schema import CATEGORIES, EndState, Reply, Scenario, Trajectory
 from evals.summary import summarize
+from tools.registry import BY_NAME
 
 TEMPLATES = {"t-nda": "Mutual NDA", "t-offer": "Offer Letter", "t-msa": "Services Agreement"}
 
@@ -170,6 +171,16 @@ def test_dataset_is_valid_and_covers_what_it_must() -> None:
         for c in s.expect.trajectory.calls:
             assert not known_operator_errors(c.args), (s.id, c.args)
     assert OPERATORS
+
+
+def test_full_dataset_covers_every_tool_and_category() -> None:
+    scenarios = load()
+    assert len(scenarios) >= 120
+    assert {t for s in scenarios for t in s.tools} == set(BY_NAME)
+    assert {s.category for s in scenarios} == set(CATEGORIES)
+    assert sum(len(s.turns) > 1 for s in scenarios) >= 20
+    assert {a.decision for s in scenarios for t in s.turns for a in t.approvals} == {"approve", "reject", "edit"}
+    assert any(d.upload == "attach" for s in scenarios for d in s.setup.documents)
 
 
 @pytest.mark.parametrize("change, message", [
