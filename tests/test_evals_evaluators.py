@@ -199,3 +199,13 @@ def test_schema_refuses_bad_scenarios(change: dict[str, Any], message: str, tmp_
     (tmp_path / "v9" / "a.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, **change}) + "\n")
     with pytest.raises(DatasetError, match=rf"(?s)v9/a.jsonl:2: .*{message}"):
         load("v9", root=tmp_path)
+
+
+def test_langsmith_is_not_contacted_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from evals.langsmith_upload import upload_if_configured
+
+    monkeypatch.delenv("LANGSMITH_API_KEY", raising=False)
+    monkeypatch.setattr("langsmith.Client", lambda *a, **k: pytest.fail("LangSmith contacted without a key"))
+    assert upload_if_configured({"suite": "smoke", "cases": [{"scenario_id": "x"}]}, Console()) is False
