@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from agent.context import Dependencies, RunContext
 from agent.model import chat_models, store_index
 from api import docusign_auth, local_auth, v1, webhooks
+from api.a2a import routes as a2a_routes
 from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers
     app.include_router(docusign_auth.router)  # GET /auth/docusign/login, /auth/docusign/callback
     app.include_router(local_auth.router)  # GET|POST /auth/local: the chat page's sign-in on a loopback server
+    app.include_router(a2a_routes.router)  # POST /a2a/{assistant_id}, GET /.well-known/agent-card.json
     mcp = McpEndpoint(settings)
     app.router.routes.extend(mcp.routes())  # /mcp (and its OAuth resource metadata when an issuer is set)
 

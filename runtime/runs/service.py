@@ -319,16 +319,13 @@ class RunService:
         async def consume() -> bytes:
             ended = False
             try:
-                if await self.run_status(user_id, thread_id, run_id) in store.ACTIVE:
-                    async for message in self.bus.subscribe(run_stream(run_id), last_id="0"):
-                        outcome.absorb(message.event, message.data)
-                        if message.event == END:
-                            break
+                async for event, data in self.events(user_id, thread_id, run_id):
+                    outcome.absorb(event, data)
                 ended = True
             finally:
                 if not ended and cancel_on_disconnect:
                     self._cancel_in_background(user_id, thread_id, run_id)
-            return outcome.body() or await self._saved_result(user_id, thread_id, run_id)
+            return outcome.body() or await self.saved_result(user_id, thread_id, run_id)
 
         async def body() -> AsyncIterator[bytes]:
             task = asyncio.create_task(consume())
@@ -345,7 +342,19 @@ class RunService:
 
         return body()
 
-    async def _saved_result(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> bytes:
+    async def events(self, user_id: uuid.UUID, thread_id: uuid.UUID,
+                     run_id: uuid.UUID) -> AsyncIterator[tuple[str, bytes]]:
+        """A run's events as its executor published them (`event`, JSON bytes), from the first to `end`; none
+        when the run has already finished (its saved result is then on the thread)."""
+        if await self.run_status(user_id, thread_id, run_id) not in store.ACTIVE:
+            return
+        async for message in self.bus.subscribe(run_stream(run_id), last_id="0"):
+            yield message.event, message.data
+            if message.event == END:
+                return
+
+    async def saved_result(self, user_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> bytes:
+        """A finished run's output as `result` gives it, read from the run and thread rows."""
         async with self.db.user_session(user_id) as session:
             run = await store.get_run(session, thread_id, run_id)
             thread = await store.get_thread(session, thread_id)

@@ -178,6 +178,11 @@ async def get_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def find_run(session: AsyncSession, run_id: uuid.UUID) -> Run | None:
+    """A run by its id alone (A2A names a task by run id only); the session's user's, or None."""
+    return (await session.execute(select(Run).where(Run.run_id == run_id))).scalar_one_or_none()
+
+
 async def require_run(session: AsyncSession, thread_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> Run:
     run = await get_run(session, thread_id, run_id, lock=lock)
     if run is None:
