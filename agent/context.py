@@ -67,3 +67,9 @@ def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id
     return ToolContext(user_id=user_id, thread_id=ids["thread_id"], run_id=ids["run_id"], tool_call_id=tool_call_id,
                        settings=deps.settings, database=deps.database, docusign=deps.docusign,
                        analysis_model=deps.analysis_model, store=store)
+
+
+def user_tool_context(deps: Dependencies, user_id: uuid.UUID, tool_call_id: str | None, *,
+                      store: BaseStore | None = None) -> ToolContext:
+    """A ToolContext for a user outside any run or thread: MCP calls, and held calls a person decides later."""
+    return tool_context(deps, {"configurable": {"user_id": str(user_id)}}, tool_call_id, store=store)

@@ -25,6 +25,7 @@ from api.assistants import routes as assistants_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
+from api.mcp.approvals import mcp_state_key
 from api.mcp.server import McpEndpoint
 from api.runs import routes as runs_routes
 from api.store import routes as store_routes
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             app.state.database = database
             app.state.authenticator = authenticator
             app.state.dependencies = dependencies
+            # Seals the ids of held calls an MCP client was asked about (api/mcp/approvals.py); the same in
+            # every process of a deployment, since a 2026-protocol retry may reach any of them.
+            app.state.mcp_state_key = await asyncio.to_thread(mcp_state_key, settings)
             app.state.docusign_clients = docusign
             app.state.bus = bus
             app.state.runtime = runtime

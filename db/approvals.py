@@ -80,3 +80,41 @@ async def consume(session: AsyncSession, *, user_id: uuid.UUID, thread_id: str |
             .values(consumed_at=func.now())
             .returning(Approval.id))
     return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+# --- calls held outside a thread (an MCP client's), decided later by the person ------------------------------
+
+
+async def hold(session: AsyncSession, *, user_id: uuid.UUID, tool_call_id: str, tool_name: str,
+               args: Mapping[str, Any], source: str) -> Approval:
+    """A new pending row for a call that waits outside any thread until the person decides on it."""
+    row = Approval(user_id=user_id, thread_id=None, tool_call_id=tool_call_id, tool_name=tool_name,
+                   args=dict(args), args_digest=digest(args), source=source)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def held(session: AsyncSession, approval_id: uuid.UUID) -> Approval | None:
+    """One held call by id (the session's user's), or None."""
+    stmt = select(Approval).where(Approval.id == approval_id, Approval.thread_id.is_(None))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_held(session: AsyncSession, *, pending: bool, limit: int = 50) -> list[Approval]:
+    """Held calls, newest first: only those still waiting for a decision when `pending`."""
+    stmt = select(Approval).where(Approval.thread_id.is_(None))
+    if pending:
+        stmt = stmt.where(Approval.decision.is_(None), Approval.consumed_at.is_(None))
+    return list((await session.execute(stmt.order_by(Approval.created_at.desc()).limit(limit))).scalars())
+
+
+async def decide_held(session: AsyncSession, approval_id: uuid.UUID, decision: str) -> Approval | None:
+    """The person's decision on a held call that is still waiting; None when it is not (unknown, or already
+    decided: of two decisions racing, exactly one gets the row)."""
+    stmt = (update(Approval)
+            .where(Approval.id == approval_id, Approval.thread_id.is_(None), Approval.decision.is_(None),
+                   Approval.consumed_at.is_(None))
+            .values(decision=decision, decided_at=func.now())
+            .returning(Approval))
+    return (await session.execute(stmt)).scalar_one_or_none()

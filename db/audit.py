@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog
@@ -57,3 +57,19 @@ async def finish(
     if envelope_id is not None:
         values["envelope_id"] = envelope_id
     await session.execute(update(AuditLog).where(AuditLog.id == audit_id).values(**values))
+
+
+async def settle_awaiting(session: AsyncSession, *, tool_call_id: str, status: str,
+                          outcome: dict[str, Any] | None = None, error_code: str | None = None,
+                          error_message: str | None = None) -> None:
+    """The outcome of a call's `awaiting_approval` row, once a person has decided on it."""
+    await session.execute(
+        update(AuditLog).where(AuditLog.tool_call_id == tool_call_id, AuditLog.status == "awaiting_approval")
+        .values(status=status, outcome=outcome, error_code=error_code, error_message=error_message,
+                finished_at=dt.datetime.now(dt.UTC)))
+
+
+async def for_call(session: AsyncSession, tool_call_id: str) -> list[AuditLog]:
+    """Every row about one tool call, oldest first (a held call has its hold, then the call itself)."""
+    stmt = select(AuditLog).where(AuditLog.tool_call_id == tool_call_id).order_by(AuditLog.id)
+    return list((await session.execute(stmt)).scalars())

@@ -395,3 +395,46 @@ def test_a_refused_message_reads_as_a_sentence_with_retry(session: Session, tmp_
     expect(banner).to_contain_text(f"there is no document '{document['id']}' of yours", timeout=WAIT)
     banner.get_by_role("button", name="Retry").click()
     expect(page.get_by_role("alert").filter(has_text="That did not go through.")).to_be_visible(timeout=WAIT)
+
+
+def _held_over_mcp(server: ProductServer, name: str, recipient: str) -> dict[str, Any]:
+    """An MCP client without elicitation asks to send the NDA: the call is held for the person. (On a thread of
+    its own: Playwright's sync API keeps an event loop running on this one.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.mcp_helpers import mcp_client, payload
+
+    async def hold() -> dict[str, Any]:
+        async with mcp_client(server, name) as client:  # type: ignore[arg-type]
+            return payload(await client.call_tool("send_template", {
+                "template": "Mutual NDA", "recipients": [{"name": "Rita Held", "email": recipient}]}))
+
+    import asyncio
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, hold()).result(timeout=120)
+
+
+def test_waiting_for_you_decides_calls_held_by_an_mcp_client(session: Session) -> None:
+    page, server = session.page, session.server
+    first = f"rita-{uuid.uuid4().hex[:6]}@example.com"
+    held = _held_over_mcp(server, session.name or "", first)
+    assert held["status"] == "awaiting_approval"
+    # it shows up live (the page follows /v1/events), in the approval card's own words
+    card = page.get_by_role("listitem", name="Waiting for your decision: send_template")
+    expect(card).to_be_visible(timeout=WAIT)
+    expect(card).to_contain_text(f"Send Mutual NDA to Rita Held <{first}>")
+    assert server.emulator_envelopes(first) == []
+    card.get_by_role("button", name="Approve").click()
+    expect(card).to_have_count(0, timeout=WAIT)
+    expect(page.get_by_role("region", name="Waiting for you")).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("Mutual Non-Disclosure Agreement", timeout=WAIT)
+    assert [e.status for e in server.emulator_envelopes(first)] == ["sent"]
+
+    second = f"rita-{uuid.uuid4().hex[:6]}@example.com"
+    _held_over_mcp(server, session.name or "", second)
+    card = page.get_by_role("listitem", name="Waiting for your decision: send_template")
+    expect(card).to_contain_text(second, timeout=WAIT)
+    card.get_by_role("button", name="Reject").click()
+    expect(card).to_have_count(0, timeout=WAIT)
+    expect(page.get_by_role("status")).to_contain_text("nothing was done", timeout=WAIT)
+    assert server.emulator_envelopes(second) == []

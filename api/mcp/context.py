@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from agent.context import Dependencies, tool_context
+from agent.context import Dependencies, user_tool_context
 from api.auth import Principal
 from api.mcp.auth import principal_of
 from db.session import Database
 from docusign_agent.settings import Settings
+from runtime.bus import EventBus
 from runtime.runs.process import AgentRuntime
 from tools.context import ToolContext
 
@@ -27,6 +28,8 @@ class McpCaller:
     principal: Principal
     dependencies: Dependencies
     runtime: AgentRuntime
+    state_key: bytes  # seals held-call ids sent as requestState (api/mcp/approvals.py)
+    bus: EventBus  # tells the person's open pages about held calls
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -42,13 +45,13 @@ class McpCaller:
 
     def tool_context(self, tool_call_id: str) -> ToolContext:
         """The same ToolContext the agent's tool node builds, for this user, outside any thread."""
-        config = {"configurable": {"user_id": str(self.user_id)}}
-        return tool_context(self.dependencies, config, tool_call_id,  # type: ignore[arg-type]
-                            store=self.runtime.store_for(self.user_id))
+        return user_tool_context(self.dependencies, self.user_id, tool_call_id,
+                                 store=self.runtime.store_for(self.user_id))
 
 
 def caller_of(request: Request | None) -> McpCaller:
     principal = principal_of(request)
     assert request is not None
     state = request.app.state
-    return McpCaller(principal=principal, dependencies=state.dependencies, runtime=state.runtime)
+    return McpCaller(principal=principal, dependencies=state.dependencies, runtime=state.runtime,
+                     state_key=state.mcp_state_key, bus=state.bus)

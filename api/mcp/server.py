@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from api.mcp import agent_tool, resources, tools
-from api.mcp.approvals import call_guarded
+from api.mcp.approvals import GET_APPROVAL, GET_APPROVAL_TOOL, call_guarded, get_approval
 from api.mcp.auth import MCP_PATH, McpAuth, metadata_path, metadata_response, protected_resource_metadata
 from api.mcp.context import caller_of
 from docusign_agent import __version__
@@ -38,7 +38,8 @@ INSTRUCTIONS = (
 
 
 async def _list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-    return types.ListToolsResult(tools=[*tools.TOOLS, agent_tool.TOOL], ttl_ms=0, cache_scope="public")
+    return types.ListToolsResult(tools=[*tools.TOOLS, agent_tool.TOOL, GET_APPROVAL_TOOL], ttl_ms=0,
+                                 cache_scope="public")
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult | types.InputRequiredResult:
@@ -46,6 +47,8 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
     arguments = params.arguments or {}
     if params.name == agent_tool.NAME:
         return tools.result(await agent_tool.ask(caller, arguments))
+    if params.name == GET_APPROVAL:
+        return await get_approval(caller, arguments)
     spec = BY_NAME.get(params.name)
     if spec is None:
         return tools.failure("unknown_tool", f"There is no tool called {params.name}; list the tools to see them.")

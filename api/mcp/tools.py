@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import mcp_types as types
+import orjson
 
 from api.mcp.context import McpCaller
 from db import audit
@@ -50,13 +51,15 @@ TOOLS: list[types.Tool] = [mcp_tool(spec) for spec in ALL]
 def result(payload: dict[str, Any]) -> types.CallToolResult:
     """A tool payload as MCP's result: the JSON as text (what models read), the same as structured content, and
     a link to the stored document when the call produced one (a download), which the client can read."""
-    content: list[Any] = [types.TextContent(type="text", text=dumps(payload))]
+    text = dumps(payload)
+    content: list[Any] = [types.TextContent(type="text", text=text)]
     document_id = payload.get("document_id")
     if isinstance(document_id, str) and "error" not in payload:
         content.append(types.ResourceLink(type="resource_link", uri=DOCUMENT_URI.format(document_id=document_id),
                                           name=str(payload.get("filename") or document_id),
                                           mime_type="application/pdf"))
-    return types.CallToolResult(content=content, structured_content=payload, is_error="error" in payload)
+    # The structure is the text read back, so dates and the like read the same in both.
+    return types.CallToolResult(content=content, structured_content=orjson.loads(text), is_error="error" in payload)
 
 
 def failure(code: str, message: str, **extra: Any) -> types.CallToolResult:

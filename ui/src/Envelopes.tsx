@@ -1,6 +1,7 @@
 // The person's envelopes, live: the mirror from /v1/envelopes, kept current by /v1/events without a reload.
 import { useCallback, useEffect, useState } from "react";
 import { Api, describeError, readEvents } from "./api";
+import { WaitingForYou } from "./Waiting";
 import { formatDate } from "./words";
 
 type Recipient = { recipient_id: string; recipient_type: string; name: string | null; email: string | null;
@@ -81,6 +82,7 @@ export function EnvelopesPanel({ api, refreshKey, onNotice }: { api: Api; refres
   const [bulk, setBulk] = useState<Bulk[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
+  const [held, setHeld] = useState(0);  // bumped when a held call appears or is decided, to re-read the list
 
   const load = useCallback(async () => {
     try {
@@ -103,7 +105,11 @@ export function EnvelopesPanel({ api, refreshKey, onNotice }: { api: Api; refres
   useEffect(() => {
     const controller = new AbortController();
     void readEvents("/v1/events", api.headers, (event) => {
-      if (event.event === "ready") return void load();
+      if (event.event === "ready") {
+        setHeld((n) => n + 1);
+        return void load();
+      }
+      if (event.event === "approval") return void setHeld((n) => n + 1);
       if (event.event === "envelope") {
         const change = JSON.parse(event.data) as { envelope_id: string; status: string; previous_status?: string };
         api.get<Envelope>(`/v1/envelopes/${change.envelope_id}`).then((fresh) => {
@@ -134,6 +140,7 @@ export function EnvelopesPanel({ api, refreshKey, onNotice }: { api: Api; refres
         </span>
       </div>
       {error && <div className="error-banner" role="alert"><p>{error}</p><button type="button" className="secondary" onClick={() => void load()}>Retry</button></div>}
+      <WaitingForYou api={api} refreshKey={refreshKey + held} onNotice={onNotice} />
       {bulk.length > 0 && (
         <section aria-label="Bulk sends">
           <h3>Bulk sends</h3>
