@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from api.errors import ApiError
 from db import profiles
+from db.storable import text_problem
 from db.session import Database
 from docusign_agent.settings import Settings
 from docusign_agent.secrets import jwt_secret
@@ -71,8 +72,21 @@ class TokenVerifier:
         try:
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError:
-            raise ApiError(401, "invalid_token", "the bearer token's sub is not a user id") from None
-        return Principal(user_id=user_id, email=claims.get("email"), via="jwt")
+            raise ApiError(401, "invalid_token", "the bearer token's sub is not a user id", field="sub") from None
+        return Principal(user_id=user_id, email=_email_claim(claims.get("email")), via="jwt")
+
+
+def _email_claim(email: Any) -> str | None:
+    """The token's `email`, if it is one a profile can keep (text, at most 320 characters, storable)."""
+    if email is None:
+        return None
+    problem = ("must be a string" if not isinstance(email, str) else
+               f"is longer than {profiles.MAX_EMAIL_LENGTH} characters"
+               if len(email.strip()) > profiles.MAX_EMAIL_LENGTH else text_problem(email))
+    if problem:
+        raise ApiError(401, "invalid_token", f"the bearer token's email claim {problem}; ask its issuer for a "
+                       "token with a usable email", field="email")
+    return email
 
 
 class Authenticator:
@@ -99,8 +113,13 @@ class Authenticator:
             raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
         principal = await self._verifier.verify(token.strip())
         if principal.user_id not in self._known:
-            async with self._db.user_session(principal.user_id) as session:
-                await profiles.ensure_profile(session, principal.user_id, principal.email)
+            try:
+                async with self._db.user_session(principal.user_id) as session:
+                    await profiles.ensure_profile(session, principal.user_id, principal.email)
+            except profiles.EmailTaken:
+                raise ApiError(409, "email_in_use", "the bearer token's email already belongs to another user "
+                               "of this server (another sub); sign in as that user, or use a token with your own "
+                               "email", field="email") from None
             self._known.add(principal.user_id)
         return principal
 

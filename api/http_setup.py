@@ -15,7 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import CurrentPrincipal
 from docusign_agent.logs import configure_logging
-from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.middleware import (BodySizeLimitMiddleware, RequestIdMiddleware, ServerErrorMiddleware,
+                            StorableInputMiddleware)
 from docusign_agent.settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -31,8 +32,10 @@ def install_http_layers(app: FastAPI, settings: Settings) -> None:
         ("/webhooks", settings.webhook_max_body_bytes),
         ("/_emulator", settings.max_upload_bytes * 2),
     ]
-    # Added innermost first: requests pass RequestId -> CORS -> size limit -> routes.
+    # Added innermost first: requests pass RequestId -> CORS -> errors -> size limit -> storable input -> routes.
+    app.add_middleware(StorableInputMiddleware, skip=["/_emulator"])
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_body_bytes, limits=limits)
+    app.add_middleware(ServerErrorMiddleware)  # a 500 is JSON (with CORS headers) and one log line
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

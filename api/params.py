@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
+
+from fastapi import Query
 
 from api.errors import ApiError
+from db.storable import INT64_MAX
 from runtime.bus import EventBus, InvalidEventId, check_event_id
+
+# `?offset=`: where a page starts, any 64-bit offset (Postgres' OFFSET is a bigint; beyond it was a 500).
+OffsetQuery = Annotated[int, Query(ge=0, le=INT64_MAX)]
 
 
 def parse_uuid(value: str, field: str) -> uuid.UUID:

@@ -82,14 +82,15 @@ def _first_segments(app: FastAPI) -> set[str]:
 
 def _api_miss(app: FastAPI, request: Request) -> JSONResponse:
     """What the API said before the UI existed: 405 when the path exists for another method, else 404."""
-    for route in app.router.routes:
-        if getattr(route, "name", None) in ("ui", "ui_index"):
-            continue
-        match, _ = route.matches(request.scope)
-        if match == Match.PARTIAL:
-            message = "Method Not Allowed"
-            return JSONResponse({"error": "method_not_allowed", "message": message, "detail": message},
-                                status_code=405)
+    routes = [r for r in app.router.routes if getattr(r, "name", None) not in ("ui", "ui_index")]
+    # RFC 9110: a 405 says which methods the path does take. Asked of the routes themselves, method by method,
+    # since included routers (FastAPI keeps them whole) do not list their routes' methods.
+    allowed = [method for method in METHODS
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+    if allowed:
+        message = "Method Not Allowed"
+        return JSONResponse({"error": "method_not_allowed", "message": message, "detail": message},
+                            status_code=405, headers={"Allow": ", ".join(allowed)})
     message = "Not Found"
     return JSONResponse({"error": "not_found", "message": message, "detail": message}, status_code=404)
 

@@ -20,6 +20,13 @@ API_KEY_PREFIX = "dsa_"
 LOCAL_USER_EMAIL = "local@docusign-agent.invalid"
 
 
+MAX_EMAIL_LENGTH = 320  # the column's length, and RFC 5321's limit on a path
+
+
+class EmailTaken(Exception):
+    """Another profile already has this email, so this user id cannot take it (emails are unique)."""
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -33,9 +40,14 @@ async def ensure_profile_by_email(session: AsyncSession, email: str, display_nam
 
 
 async def ensure_profile(session: AsyncSession, user_id: uuid.UUID, email: str | None) -> None:
-    """User-session: first request of a token holder (e.g. a Supabase user) creates their profile."""
+    """User-session: first request of a token holder (e.g. a Supabase user) creates their profile.
+
+    Raises `EmailTaken` when the email belongs to another profile: the insert then did nothing, and the user id
+    has no profile to hang preferences on."""
     stmt = insert(Profile).values(id=user_id, email=normalize_email(email or f"{user_id}@users.invalid"))
     await session.execute(stmt.on_conflict_do_nothing())
+    if (await session.execute(select(Profile.id).where(Profile.id == user_id))).scalar_one_or_none() is None:
+        raise EmailTaken(f"the email {email!r} already belongs to another user")
     await session.execute(insert(UserPreferences).values(user_id=user_id).on_conflict_do_nothing())
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime.runs.schemas import Body, RunConfig
+from runtime.runs.schemas import Body, Int, Offset, RunConfig
 
 SortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 
@@ -15,8 +15,8 @@ class AssistantSearch(Body):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Int = Field(default=10, ge=1, le=1000)
+    offset: Offset = 0
     sort_by: SortBy | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
@@ -50,9 +50,9 @@ class AssistantPatch(Body):
 
 class AssistantVersions(Body):
     metadata: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Int = Field(default=10, ge=1, le=1000)
+    offset: Offset = 0
 
 
 class AssistantLatest(Body):
-    version: int = Field(ge=1)
+    version: Int = Field(ge=1, le=2**31 - 1)

@@ -16,7 +16,7 @@ from api.runs import attachments
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Runtime
 from api.errors import ApiError
-from api.params import check_last_event_id, parse_uuid
+from api.params import OffsetQuery, check_last_event_id, parse_uuid
 from api.responses import json_response, sse_response
 from db.models import Run
 from runtime.runs import serde, store
@@ -81,7 +81,7 @@ async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipa
 
 @router.get("/threads/{thread_id}/runs", summary="List the thread's runs, newest first")
 async def list_runs(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: Annotated[int, Query(ge=0)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: OffsetQuery = 0,
                     status: Annotated[RunStatus | None, Query()] = None,
                     select: Annotated[list[str] | None, Query()] = None) -> Response:
     tid = parse_uuid(thread_id, "thread_id")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime.runs.schemas import Body
+from runtime.runs.schemas import Body, Int, Offset
 
 Namespace = list[str]
 
@@ -28,7 +28,8 @@ class StorePut(Body):
     key: str = Field(min_length=1, max_length=1000)
     value: dict[str, Any]
     index: Literal[False] | list[str] | None = None
-    ttl: float | None = Field(default=None, gt=0, description="Minutes until the item expires.")
+    ttl: float | None = Field(default=None, gt=0, le=100 * 365 * 24 * 60,
+                              description="Minutes until the item expires (at most 100 years).")
 
     @field_validator("namespace")
     @classmethod
@@ -52,8 +53,8 @@ class StoreDelete(Body):
 class StoreSearch(Body):
     namespace_prefix: Namespace | None = None
     filter: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Int = Field(default=10, ge=1, le=1000)
+    offset: Offset = 0
     query: str | None = None
     refresh_ttl: bool | None = None
 
@@ -66,9 +67,9 @@ class StoreSearch(Body):
 class StoreNamespaces(Body):
     prefix: Namespace | None = None
     suffix: Namespace | None = None
-    max_depth: int | None = Field(default=None, ge=1)
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    max_depth: Int | None = Field(default=None, ge=1, le=1000)
+    limit: Int = Field(default=100, ge=1, le=1000)
+    offset: Offset = 0
 
     @field_validator("prefix", "suffix")
     @classmethod

@@ -38,6 +38,10 @@ from runtime.runs.thread_state import checkpoint_of, state_json, thread_config
 
 router = APIRouter(tags=["threads"])
 
+# What a graph's channels raise for values they cannot take (LangGraph's own check, a reducer such as
+# `add_messages` coercing `5` into messages, a missing node): the update is refused before any checkpoint.
+UPDATE_REFUSALS = (InvalidUpdateError, ValueError, KeyError, TypeError, NotImplementedError, AttributeError)
+
 
 
 @router.post("/threads", summary="Create a thread")
@@ -207,8 +211,8 @@ async def update_state(thread_id: str, body: ThreadStateUpdate, principal: Curre
                  inferred=await infer_as_node(graph, config) if body.as_node is None else None)
     try:
         new_config = await graph.aupdate_state(config, body.values, as_node=body.as_node)
-    except (InvalidUpdateError, ValueError, KeyError) as exc:
-        raise ApiError(422, "invalid_request", f"values: {exc}", field="values") from None
+    except UPDATE_REFUSALS as exc:  # the channels' reducers refused the values: nothing was written
+        raise ApiError(422, "invalid_request", f"values: {str(exc).splitlines()[0]}", field="values") from None
     snapshot = await graph.aget_state(thread_config(str(tid)))
     values, interrupts = snapshot_summary(snapshot)
     async with rt.runs.db.user_session(principal.user_id) as session:

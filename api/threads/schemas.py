@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from db.models.threads import THREAD_STATUSES
-from runtime.runs.schemas import Body, Checkpoint
+from runtime.runs.schemas import Body, Checkpoint, Int, Offset
 
 ThreadStatus = Literal[THREAD_STATUSES]  # type: ignore[valid-type]
 
@@ -17,12 +17,12 @@ class ThreadCreate(Body):
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
     supersteps: list[dict[str, Any]] | None = None
-    ttl: dict[str, Any] | int | None = None
+    ttl: dict[str, Any] | Int | None = None
 
 
 class ThreadPatch(Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
-    ttl: dict[str, Any] | int | None = None
+    ttl: dict[str, Any] | Int | None = None
 
 
 class ThreadSearch(Body):
@@ -30,8 +30,8 @@ class ThreadSearch(Body):
     values: dict[str, Any] | None = None
     ids: list[str] | None = None
     status: ThreadStatus | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Int = Field(default=10, ge=1, le=1000)
+    offset: Offset = 0
     sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
@@ -62,7 +62,7 @@ class ConfigWithCheckpoint(Body):
 
 
 class ThreadHistory(Body):
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: Int = Field(default=10, ge=1, le=1000)
     before: str | ConfigWithCheckpoint | Checkpoint | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: Checkpoint | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Db
@@ -54,9 +54,10 @@ async def upload_document(principal: CurrentPrincipal, db: Db, settings: AppSett
 
 
 @router.get("/documents", summary="Your documents, newest first")
-async def list_documents(principal: CurrentPrincipal, db: Db, q: str | None = None, limit: int = 50) -> Response:
+async def list_documents(principal: CurrentPrincipal, db: Db, q: str | None = None,
+                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     async with db.user_session(principal.user_id) as session:
-        rows = await documents_repo.list_for_user(session, q, max(1, min(limit, 200)))
+        rows = await documents_repo.list_for_user(session, q, limit)
         return json_response([_document_json(r) for r in rows])
 
 

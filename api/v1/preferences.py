@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.responses import json_response
 from db import profiles
 from db.models import UserPreferences
+from runtime.runs.schemas import Int
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
@@ -31,7 +32,7 @@ class PreferencesUpdate(BaseModel):
     verbosity: Literal["brief", "normal", "detailed"] | None = None
     confirm_reminders: bool | None = None
     default_signing_order: Literal["parallel", "sequential"] | None = None
-    reminder_days: int | None = Field(default=None, ge=1, le=999)
+    reminder_days: Int | None = Field(default=None, ge=1, le=999)
 
 
 PREFERENCE_FIELDS = list(PreferencesUpdate.model_fields)

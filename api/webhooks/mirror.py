@@ -18,6 +18,7 @@ from sqlalchemy import select
 from api.auth import CurrentPrincipal
 from api.deps import Db
 from api.errors import ApiError
+from api.params import OffsetQuery
 from api.responses import attachment
 from db import mirror
 from db.models import BulkOperation
@@ -44,7 +45,7 @@ async def list_envelopes(
     principal: CurrentPrincipal,
     status: Annotated[list[str] | None, Query(description="Status filter; repeat or comma-separate")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     statuses = _statuses(status)
     async with db.user_session(principal.user_id) as session:

@@ -7,11 +7,12 @@ working; fields we know but cannot honour (e.g. `webhook`) are refused with a me
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from db.models.threads import MULTITASK_STRATEGIES, RUN_STATUSES
+from db.storable import INT64_MAX
 
 StreamModeName = Literal[
     "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
@@ -19,6 +20,12 @@ StreamModeName = Literal[
 SUPPORTED_STREAM_MODES: tuple[str, ...] = StreamModeName.__args__  # type: ignore[attr-defined]
 MultitaskStrategy = Literal[MULTITASK_STRATEGIES]  # type: ignore[valid-type]
 RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]
+
+
+# A JSON integer, as the schema says: `false`, `1.0` and `"1"` are refused rather than read as 0, 1 and 1.
+Int = Annotated[int, Strict()]
+# How far into a list a page may start: any 64-bit offset (Postgres' OFFSET is a bigint).
+Offset = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
 
 
 class Body(BaseModel):
@@ -37,7 +44,7 @@ class Checkpoint(Body):
 class RunConfig(Body):
     model_config = ConfigDict(extra="allow")
     tags: list[str] | None = None
-    recursion_limit: int | None = Field(default=None, ge=1, le=10_000)
+    recursion_limit: Int | None = Field(default=None, ge=1, le=10_000)
     configurable: dict[str, Any] | None = None
 
 

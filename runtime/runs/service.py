@@ -82,6 +82,11 @@ class RunService:
                 raise InvalidRequest("command.resume: the thread has no interrupted run to resume",
                                field="command.resume")
             active = await store.active_runs(session, thread.thread_id, lock=True)
+            if resume and not active and thread.status != "interrupted":
+                # Resuming a thread that waits for nothing used to be a run that did nothing (and said 200).
+                raise InvalidRequest(f"command.resume: the thread is not waiting for an answer (it is "
+                                     f"{thread.status}); send input to start a new run instead",
+                                     field="command.resume")
             if active and strategy == "reject":
                 raise Conflict("the thread is already running a run; wait for it, or send "
                                "multitask_strategy enqueue, interrupt or rollback", code="thread_busy",
