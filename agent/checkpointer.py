@@ -111,8 +111,9 @@ class PooledPostgresSaver(AsyncPostgresSaver):
 
 
 def open_pool(url: str, *, max_size: int = 10) -> AsyncConnectionPool:
-    """The psycopg pool the saver's README asks for: autocommit, dict rows, no server-side prepares
-    (prepare_threshold=0 keeps it safe behind PgBouncer in transaction mode)."""
+    """The psycopg pool the saver's README asks for: autocommit and dict rows. `prepare_threshold=0` prepares
+    every statement on its first use, so each checkpoint statement is parsed and planned once per connection
+    (`None` would turn server-side prepares off, which PgBouncer in transaction mode before 1.21 needs)."""
     return AsyncConnectionPool(
         driver_url(url, "libpq"),
         min_size=1,

@@ -7,13 +7,18 @@ user's identity into another's request.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
+import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker,
+                                    create_async_engine)
 
 from db.urls import driver_url
 
@@ -26,6 +31,15 @@ class DatabaseUrls:
     runs: str  # the run worker's role: only the cross-user run functions (claim, heartbeat, sweep)
 
 
+def json_text(value: Any) -> str:
+    """JSON text for a JSONB column or parameter: one orjson pass (the stdlib encoder was a measurable share of
+    a run's CPU; see docs/BENCHMARKS.md). Integers beyond 64 bits, which orjson refuses, go through the stdlib."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def _engine(url: str, pool_size: int) -> AsyncEngine:
     return create_async_engine(
         driver_url(url, "asyncpg"),
@@ -33,6 +47,8 @@ def _engine(url: str, pool_size: int) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
         connect_args={"server_settings": {"application_name": "docusign-agent"}},
     )
 
@@ -65,6 +81,35 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def user_connection(self, user_id: uuid.UUID | str) -> AsyncIterator[asyncpg.Connection]:
+        """`user_session` as a bare asyncpg connection, for the few statements of every run (create, load,
+        settle) where SQLAlchemy's compile and ORM work cost more than the query: BEGIN and the identity go
+        in one round trip, JSONB parameters are JSON text (`json_text`), JSONB results arrive decoded.
+        Commits on success; a failed or cancelled transaction is rolled back, or its connection discarded."""
+        uid = str(uuid.UUID(str(user_id)))  # a UUID's text cannot carry SQL: safe to inline
+        async with self.app_engine.connect() as handle:
+            conn = await driver_connection(handle)
+            try:
+                await conn.execute(f"BEGIN; SELECT set_config('app.user_id', '{uid}', true)")
+                yield conn
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _discard_transaction(handle, conn)
+                raise
+
+    @asynccontextmanager
+    async def run_worker_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """`run_worker_session` as a bare asyncpg connection with no transaction: each statement commits alone
+        (a claim is one call of a definer function, which needs no more)."""
+        async with self.runs_engine.connect() as handle:
+            conn = await driver_connection(handle)
+            try:
+                yield conn
+            except BaseException:
+                await _discard_transaction(handle, conn)
+                raise
+
+    @asynccontextmanager
     async def anonymous_session(self) -> AsyncIterator[AsyncSession]:
         """The app role with no user: RLS shows nothing; only definer functions (API key lookup) answer."""
         async with self._app_sessions() as session, session.begin():
@@ -93,3 +138,21 @@ class Database:
         await self.runs_engine.dispose()
         if self._owner_engine is not None:
             await self._owner_engine.dispose()
+
+
+async def driver_connection(handle: AsyncConnection | AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy connection or session (inside its transaction, once that has
+    executed a statement), for plain-SQL statements on the run path."""
+    raw = await handle.get_raw_connection() if isinstance(handle, AsyncConnection) else \
+        await (await handle.connection()).get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+async def _discard_transaction(handle: AsyncConnection, conn: asyncpg.Connection) -> None:
+    """After a failure inside a bare transaction: roll it back, or, when the connection is mid-query (cancelled)
+    or broken, drop the connection from the pool so no later user inherits its state."""
+    try:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except Exception:
+        await handle.invalidate()

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from runtime.runs.streams import RUN_STREAM_TTL_SECONDS, publish_end, run_stream
 
 log = logging.getLogger(__name__)
 
+CREATED_KEPT = 4096  # runs created here and not yet claimed here whose inputs are kept (older ones are read back)
 CLIENT_CONFIG_KEYS = {"tags", "recursion_limit", "configurable", "metadata", "run_name", "max_concurrency"}
 
 
@@ -65,6 +67,21 @@ class RunExecutor:
         self.context = context
         self.run_timeout_seconds = run_timeout_seconds
         self.store_index = store_index
+        # What this process's run creations wrote (the run's kwargs as JSON text, assistant id, metadata), so a
+        # run claimed here starts without reading its row back; a run created elsewhere is read from its row.
+        self._created: OrderedDict[uuid.UUID, tuple[str, str, dict[str, Any]]] = OrderedDict()
+
+    def remember_inputs(self, run: Any, kwargs_json: str) -> None:
+        self._created[run.run_id] = (kwargs_json, run.assistant_id, dict(run.metadata_ or {}))
+        while len(self._created) > CREATED_KEPT:
+            self._created.popitem(last=False)
+
+    async def _inputs(self, claim: ClaimedRun) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
+        remembered = self._created.pop(claim.run_id, None)
+        if remembered is not None:
+            return serde.loads(remembered[0]), remembered[1], remembered[2]
+        async with self.db.user_connection(claim.user_id) as conn:
+            return await store.run_inputs(conn, claim.thread_id, claim.run_id)
 
     def checkpointer_for(self, user_id: uuid.UUID) -> PooledPostgresSaver:
         """The checkpointer acting for `user_id`: the checkpoint tables show it only that user's rows (RLS)."""
@@ -82,14 +99,14 @@ class RunExecutor:
     async def publish(self, run_id: uuid.UUID | str, event: str, payload: Any) -> str:
         return await self.bus.publish(run_stream(run_id), event, serde.dumps(payload))
 
-    async def execute(self, claim: ClaimedRun, control: RunControl) -> None:
+    async def execute(self, claim: ClaimedRun, control: RunControl) -> bool:
+        """Run and settle one claimed run; True if its thread has more runs queued behind it."""
         run_id_var.set(str(claim.run_id))
         thread_id_var.set(str(claim.thread_id))
-        async with self.db.user_session(claim.user_id) as session:
-            run = await store.get_run(session, claim.thread_id, claim.run_id)
-            if run is None:
-                return
-            kwargs, assistant_id, metadata = dict(run.kwargs), run.assistant_id, dict(run.metadata_ or {})
+        inputs = await self._inputs(claim)
+        if inputs is None:
+            return False
+        kwargs, assistant_id, metadata = inputs
         started = time.monotonic()
         status, error = "success", None
         graph = None
@@ -115,7 +132,7 @@ class RunExecutor:
             log.exception("run failed")
             status, error = "error", serde.error_payload(exc)
         try:
-            await self._settle(claim, kwargs, graph, status, error)
+            return await self._settle(claim, kwargs, graph, status, error)
         finally:
             RUNS.labels(status=status).inc()
             RUN_SECONDS.observe(time.monotonic() - started)
@@ -167,7 +184,7 @@ class RunExecutor:
     # --- settling -------------------------------------------------------------------------------------
 
     async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, status: str,
-                      error: dict[str, Any] | None) -> None:
+                      error: dict[str, Any] | None) -> bool:
         if status == "rollback":
             await self.checkpointer_for(claim.user_id).adelete_run(str(claim.thread_id), str(claim.run_id))
         snapshot = None
@@ -178,24 +195,21 @@ class RunExecutor:
                 log.exception("reading the final state failed")
         if error is not None:
             await self.publish(claim.run_id, "error", error)
-        async with self.db.user_session(claim.user_id) as session:
+        values, interrupts = snapshot_json(snapshot)
+        error_json = None if error is None else serde.dumps(error).decode()
+        async with self.db.user_connection(claim.user_id) as conn:
             # Lock order everywhere: thread row, then run rows (run creation and cancel do the same).
-            await store.get_thread(session, claim.thread_id, lock=True)
-            if status == "rollback":
-                await store.delete_run(session, claim.run_id)
-            else:
-                await store.finish_run(session, claim.run_id, status, error)
-            others = await store.has_other_active_runs(session, claim.thread_id, claim.run_id)
+            others = await store.settle_run(conn, claim.thread_id, claim.run_id, status, error_json)
             has_next = bool(snapshot and (snapshot.next or snapshot.interrupts))
             thread_status = store.settled_thread_status(
                 others_active=others, run_status="idle" if status == "rollback" else status, has_next=has_next)
-            values, interrupts = snapshot_summary(snapshot)
-            await store.set_thread_state(session, claim.thread_id, status=thread_status, values=values,
-                                         interrupts=interrupts, error=error)
+            await store.write_thread_state(conn, claim.thread_id, status=thread_status, values=values,
+                                           interrupts=interrupts, error=error_json)
         await publish_end(self.bus, claim.run_id, status)
         await self.bus.expire(run_stream(claim.run_id), RUN_STREAM_TTL_SECONDS)
         if kwargs.get("temporary") and status != "rollback":
             await self.delete_thread_everywhere(claim.user_id, claim.thread_id)
+        return others
 
     async def delete_thread_everywhere(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
         async with self.db.user_session(user_id) as session:
@@ -220,13 +234,20 @@ def command_of(command: dict[str, Any]) -> Command:
     return Command(resume=command.get("resume"), update=update, goto=targets)
 
 
-def snapshot_summary(snapshot: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Thread-row copies of a state: its values, and its pending interrupts by task id."""
+def snapshot_json(snapshot: Any) -> tuple[str | None, str | None]:
+    """Thread-row copies of a state as JSON text, encoded once: its values, and its pending interrupts by task id."""
     if snapshot is None:
         return None, None
-    values = serde.to_jsonable(snapshot.values) if snapshot.values is not None else {}
+    values = snapshot.values if snapshot.values is not None else {}
     interrupts = {
-        task.id: serde.to_jsonable([{"id": i.id, "value": i.value} for i in task.interrupts])
+        task.id: [{"id": i.id, "value": i.value} for i in task.interrupts]
         for task in snapshot.tasks if task.interrupts
     }
-    return (values if isinstance(values, dict) else {"__root__": values}), interrupts
+    return serde.dumps(values if isinstance(values, dict) else {"__root__": values}).decode(), \
+        serde.dumps(interrupts).decode()
+
+
+def snapshot_summary(snapshot: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """`snapshot_json` as plain JSON values (for the ORM's JSONB columns)."""
+    values, interrupts = snapshot_json(snapshot)
+    return (None if values is None else serde.loads(values)), (None if interrupts is None else serde.loads(interrupts))

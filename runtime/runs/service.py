@@ -18,7 +18,7 @@ import orjson
 
 from agent.guard import check_command
 from db.models import Run
-from db.session import Database
+from db.session import Database, driver_connection, json_text
 from docusign_agent.metrics import RUNS_CREATED, STREAM_CLIENTS
 from runtime.bus import EventBus
 from runtime.runs import assistants, serde, store
@@ -59,71 +59,64 @@ class RunService:
             raise InvalidRequest("command.resume needs a thread: resume on "
                            "/threads/{thread_id}/runs with the interrupted thread", field="command.resume")
         strategy = body.multitask_strategy or "enqueue"
-        to_end: list[Run] = []
-        to_cancel: list[Run] = []
+        to_end: list[uuid.UUID] = []
+        to_cancel: list[uuid.UUID] = []
         async with self.db.user_session(user_id) as session:
             assistant = await assistants.resolve(session, self.graphs, body.assistant_id)
             self._check_command(assistant.graph_id, body)
+            conn = await driver_connection(session)  # the run's own statements skip the ORM (see store)
             created = False
+            thread_status: str | None = "idle"  # a thread created here
             if stateless:
                 thread = await store.insert_thread(session, user_id, None, {})
+                assert thread is not None
+                new_thread_id = thread.thread_id
                 created = True
+            elif (thread_status := await store.lock_thread(conn, thread_id)) is not None:  # type: ignore[arg-type]
+                new_thread_id = thread_id  # type: ignore[assignment]
             else:
-                thread = await store.get_thread(session, thread_id, lock=True)  # type: ignore[arg-type]
+                if body.if_not_exists != "create":
+                    raise NotFound(f"thread {thread_id} not found", field="thread_id")
+                thread = await store.insert_thread(session, user_id, thread_id, {})
                 if thread is None:
-                    if body.if_not_exists != "create":
-                        raise NotFound(f"thread {thread_id} not found", field="thread_id")
-                    thread = await store.insert_thread(session, user_id, thread_id, {})
-                    if thread is None:
-                        raise thread_id_unavailable(thread_id)
-                    created = True
-            assert thread is not None
-            if resume and (created or await self._never_ran(user_id, thread.thread_id)):
+                    raise thread_id_unavailable(thread_id)
+                new_thread_id = thread.thread_id
+                created = True
+            if resume and (created or await self._never_ran(user_id, new_thread_id)):
                 raise InvalidRequest("command.resume: the thread has no interrupted run to resume",
                                field="command.resume")
-            active = await store.active_runs(session, thread.thread_id, lock=True)
-            if resume and not active and thread.status != "interrupted":
+            active = [] if created else await store.lock_active_runs(conn, new_thread_id)
+            if resume and not active and thread_status != "interrupted":
                 # Resuming a thread that waits for nothing used to be a run that did nothing (and said 200).
                 raise InvalidRequest(f"command.resume: the thread is not waiting for an answer (it is "
-                                     f"{thread.status}); send input to start a new run instead",
+                                     f"{thread_status}); send input to start a new run instead",
                                      field="command.resume")
             if active and strategy == "reject":
                 raise Conflict("the thread is already running a run; wait for it, or send "
                                "multitask_strategy enqueue, interrupt or rollback", code="thread_busy",
                                field="multitask_strategy")
             if active and strategy in ("interrupt", "rollback"):
-                for other in active:
-                    if other.status == "pending":
-                        to_end.append(other)
-                        if strategy == "rollback":
-                            await store.delete_run(session, other.run_id)
-                        else:
-                            await store.finish_run(session, other.run_id, "interrupted", None)
+                for other_id, other_status in active:
+                    if other_status == "pending":
+                        to_end.append(other_id)
+                        await store.end_pending_run(conn, other_id, rollback=strategy == "rollback")
                     else:
-                        other.cancel_requested = strategy
-                        to_cancel.append(other)
+                        await store.request_cancel(conn, other_id, strategy)
+                        to_cancel.append(other_id)
             if prepare_input is not None and body.command is None:
                 body.input = await prepare_input(session, user_id, body.input)
-            run = await store.insert_run(
-                session,
-                run_id=uuid.uuid4(),
-                thread_id=thread.thread_id,
-                user_id=user_id,
-                assistant_id=body.assistant_id,
-                status="pending",
-                metadata_=body.metadata or {},
-                kwargs=self._kwargs(body, assistant, temporary=stateless and body.on_completion != "keep"),
-                multitask_strategy=strategy,
-                run_after=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body.after_seconds or 0),
-            )
-            await store.merge_thread_metadata(session, thread.thread_id,
-                                              {"graph_id": assistant.graph_id, "assistant_id": body.assistant_id})
-            await store.set_thread_state(session, thread.thread_id, status="busy")
+            kwargs = json_text(self._kwargs(body, assistant, temporary=stateless and body.on_completion != "keep"))
+            run = await store.insert_pending_run(
+                conn, run_id=uuid.uuid4(), thread_id=new_thread_id, user_id=user_id,
+                assistant_id=body.assistant_id, metadata=json_text(body.metadata or {}), kwargs=kwargs,
+                multitask_strategy=strategy, after_seconds=body.after_seconds or 0,
+                thread_metadata=json_text({"graph_id": assistant.graph_id, "assistant_id": body.assistant_id}))
+        self.executor.remember_inputs(run, kwargs)
         RUNS_CREATED.labels(multitask_strategy=strategy).inc()
-        for other in to_end:
-            await publish_end(self.bus, other.run_id, "interrupted")
-        for other in to_cancel:
-            await self.worker.request_cancel(other.run_id, strategy)
+        for other_id in to_end:
+            await publish_end(self.bus, other_id, "interrupted")
+        for other_id in to_cancel:
+            await self.worker.request_cancel(other_id, strategy)
         await self.bus.expire(run_stream(run.run_id), RUN_STREAM_TTL_SECONDS)
         await self.bus.publish(thread_stream(run.thread_id), "run", orjson.dumps({"run_id": str(run.run_id)}))
         await self.bus.expire(thread_stream(run.thread_id), RUN_STREAM_TTL_SECONDS)

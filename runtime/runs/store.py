@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -232,3 +233,93 @@ def settled_thread_status(*, others_active: bool, run_status: str, has_next: boo
     if run_status in ("error", "timeout"):
         return "error"
     return "interrupted" if has_next else "idle"
+
+
+# --- the run path in plain SQL ------------------------------------------------------------------------------
+# Every turn creates, claims, loads and settles one run; these statements run on the bare asyncpg connection of
+# a user transaction (`Database.user_connection`, or `driver_connection` of a session), each written so a turn
+# needs as few of them as possible. JSONB parameters are JSON text (`db.session.json_text`).
+
+RUN_COLUMNS = ("run_id, thread_id, user_id, assistant_id, status, metadata, kwargs, multitask_strategy, "
+               "cancel_requested, error, worker_id, heartbeat_at, run_after, started_at, ended_at, created_at, "
+               "updated_at")
+
+
+def run_from(record: asyncpg.Record) -> Run:
+    """An (unattached) `Run` from a row of RUN_COLUMNS, for the API shapes above."""
+    values = dict(record)
+    values["metadata_"] = values.pop("metadata")
+    return Run(**values)
+
+
+async def lock_thread(conn: asyncpg.Connection, thread_id: uuid.UUID) -> str | None:
+    """Lock the thread row (the first lock every run operation takes); its status, or None if the user has no
+    such thread."""
+    return await conn.fetchval("SELECT status FROM threads WHERE thread_id = $1 FOR UPDATE", thread_id)
+
+
+async def lock_active_runs(conn: asyncpg.Connection, thread_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(run id, status) of the thread's active runs, oldest first, locked (after the thread row)."""
+    rows = await conn.fetch("SELECT run_id, status FROM runs WHERE thread_id = $1 AND status = ANY($2::text[]) "
+                            "ORDER BY created_at FOR UPDATE", thread_id, list(ACTIVE))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def request_cancel(conn: asyncpg.Connection, run_id: uuid.UUID, action: str) -> None:
+    await conn.execute("UPDATE runs SET cancel_requested = $2, updated_at = now() WHERE run_id = $1", run_id, action)
+
+
+async def end_pending_run(conn: asyncpg.Connection, run_id: uuid.UUID, *, rollback: bool) -> None:
+    """A run that never started: deleted (rollback) or finished as interrupted."""
+    if rollback:
+        await conn.execute("DELETE FROM runs WHERE run_id = $1", run_id)
+    else:
+        await conn.execute("UPDATE runs SET status = 'interrupted', ended_at = now(), updated_at = now() "
+                           "WHERE run_id = $1", run_id)
+
+
+async def insert_pending_run(conn: asyncpg.Connection, *, run_id: uuid.UUID, thread_id: uuid.UUID,
+                             user_id: uuid.UUID, assistant_id: str, metadata: str, kwargs: str,
+                             multitask_strategy: str, after_seconds: float, thread_metadata: str) -> Run:
+    """The pending run, and its thread marked busy with `thread_metadata` merged in: one statement."""
+    record = await conn.fetchrow(
+        "WITH busy AS (UPDATE threads SET metadata = metadata || $8::jsonb, status = 'busy', updated_at = now() "
+        "WHERE thread_id = $2) "
+        "INSERT INTO runs (run_id, thread_id, user_id, assistant_id, status, metadata, kwargs, multitask_strategy, "
+        "run_after) VALUES ($1, $2, $3, $4, 'pending', $5::jsonb, $6::jsonb, $7, now() + make_interval(secs => $9)) "
+        f"RETURNING {RUN_COLUMNS}",
+        run_id, thread_id, user_id, assistant_id, metadata, kwargs, multitask_strategy, thread_metadata,
+        float(after_seconds))
+    return run_from(record)
+
+
+async def run_inputs(conn: asyncpg.Connection, thread_id: uuid.UUID,
+                     run_id: uuid.UUID) -> tuple[dict[str, Any], str, dict[str, Any]] | None:
+    """What the executor needs of a run: (kwargs, assistant id, metadata); None if it is gone."""
+    row = await conn.fetchrow("SELECT kwargs, assistant_id, metadata FROM runs WHERE run_id = $1 AND thread_id = $2",
+                              run_id, thread_id)
+    return None if row is None else (row[0], row[1], row[2] or {})
+
+
+async def settle_run(conn: asyncpg.Connection, thread_id: uuid.UUID, run_id: uuid.UUID, status: str,
+                     error: str | None) -> bool:
+    """Finish the run (`status`; "rollback" deletes it) under the thread's lock; True if the thread has other
+    active runs (queued behind this one)."""
+    if await lock_thread(conn, thread_id) is None:
+        return False  # the thread was deleted meanwhile (its runs with it)
+    done = ("DELETE FROM runs WHERE run_id = $2" if status == "rollback" else
+            "UPDATE runs SET status = $4, error = $5::jsonb, ended_at = now(), updated_at = now(), worker_id = NULL "
+            "WHERE run_id = $2")
+    args: tuple[Any, ...] = (thread_id, run_id, list(ACTIVE)) + (() if status == "rollback" else (status, error))
+    return bool(await conn.fetchval(
+        f"WITH done AS ({done}) SELECT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND run_id <> $2 "
+        "AND status = ANY($3::text[]))", *args))
+
+
+async def write_thread_state(conn: asyncpg.Connection, thread_id: uuid.UUID, *, status: str, values: str | None,
+                             interrupts: str | None, error: str | None) -> None:
+    """The thread row after a run: status, and its values and interrupts when known (JSON text)."""
+    await conn.execute(
+        "UPDATE threads SET status = $2, values = COALESCE($3::jsonb, values), "
+        "interrupts = COALESCE($4::jsonb, interrupts), error = $5::jsonb, updated_at = now() WHERE thread_id = $1",
+        thread_id, status, values, interrupts, error)

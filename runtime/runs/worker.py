@@ -54,6 +54,8 @@ class RunWorker:
         self._running: dict[uuid.UUID, RunControl] = {}
         self._background: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._full = False  # the last claim found no room: runs may be waiting for this worker
+        self._announcement = orjson.dumps({"worker_id": str(self.worker_id)})
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -87,11 +89,12 @@ class RunWorker:
     # --- announcing ----------------------------------------------------------------------------------
 
     async def run_created(self, after_seconds: float = 0) -> None:
+        """A run was created in this process: claim it here, or, when this worker is full, let another process."""
         if after_seconds > 0:
             asyncio.get_running_loop().call_later(after_seconds, self._wake.set)
         self._wake.set()
-        if self.options.announce_runs:
-            await self.bus.publish(WAKEUP_STREAM, "run", b"{}")
+        if self.options.announce_runs and (self._full or after_seconds > 0):
+            await self.bus.publish(WAKEUP_STREAM, "run", self._announcement)
 
     async def request_cancel(self, run_id: uuid.UUID, action: str) -> None:
         """Reach whichever process executes `run_id` (the DB flag was already set by the caller)."""
@@ -105,12 +108,17 @@ class RunWorker:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while len(self._running) < self.options.max_concurrency:
-                    claims = await self._claim(self.options.max_concurrency - len(self._running))
-                    if not claims:
+                while True:
+                    room = self.options.max_concurrency - len(self._running)
+                    # Full: a run finishing here claims again, and new runs are announced to other processes.
+                    self._full = room <= 0
+                    if self._full:
                         break
+                    claims = await self._claim(room)
                     for claim in claims:
                         self._spawn(claim)
+                    if len(claims) < room:
+                        break  # nothing more is due: no second, empty claim
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -119,10 +127,9 @@ class RunWorker:
                 self._wake.set()
 
     async def _claim(self, limit: int) -> list[ClaimedRun]:
-        async with self.db.run_worker_session() as session:
-            rows = await session.execute(text("SELECT * FROM dsa_claim_runs(:w, :n)"),
-                                         {"w": self.worker_id, "n": limit})
-            return [ClaimedRun(run_id=r[0], thread_id=r[1], user_id=r[2]) for r in rows]
+        async with self.db.run_worker_connection() as conn:  # one statement, its own transaction
+            rows = await conn.fetch("SELECT * FROM dsa_claim_runs($1, $2)", self.worker_id, limit)
+        return [ClaimedRun(run_id=r[0], thread_id=r[1], user_id=r[2]) for r in rows]
 
     def _spawn(self, claim: ClaimedRun) -> None:
         control = RunControl()
@@ -131,8 +138,9 @@ class RunWorker:
 
     async def _execute(self, claim: ClaimedRun, control: RunControl) -> None:
         RUNS_ACTIVE.inc()
+        queued = True  # unless the settled run says otherwise, the thread may have a run waiting for it
         try:
-            await self.executor.execute(claim, control)
+            queued = await self.executor.execute(claim, control)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -140,10 +148,13 @@ class RunWorker:
         finally:
             RUNS_ACTIVE.dec()
             self._running.pop(claim.run_id, None)
-            self._wake.set()  # the thread's next queued run may start now (here, or in an idle process)
-            if self.options.announce_runs and not self._stopping:
+            # Claim again only when something may be waiting: the thread's next queued run (here, or in an idle
+            # process), or runs that found this worker full.
+            if queued or self._full:
+                self._wake.set()
+            if queued and self.options.announce_runs and not self._stopping:
                 with contextlib.suppress(Exception):
-                    await self.bus.publish(WAKEUP_STREAM, "run", b"{}")
+                    await self.bus.publish(WAKEUP_STREAM, "run", self._announcement)
 
     def _cancel_local(self, control: RunControl, action: str) -> None:
         if control.action is None and control.task is not None and not control.task.done():
@@ -199,8 +210,9 @@ class RunWorker:
     async def _listen_wakeups(self) -> None:
         while not self._stopping:
             try:
-                async for _ in self.bus.subscribe(WAKEUP_STREAM):
-                    self._wake.set()
+                async for message in self.bus.subscribe(WAKEUP_STREAM):
+                    if message.data != self._announcement:  # not our own
+                        self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception:
