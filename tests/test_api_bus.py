@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from runtime.bus import BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
+from runtime.bus import BatchingPublisher, BusMessage, EventBus, InProcessBus, InvalidEventId, RedisBus
 from tests.api_helpers import RedisProcess
 from tests.servers import await_until
 
@@ -105,3 +105,51 @@ async def test_expire_and_bad_ids(bus: EventBus) -> None:
         await _take(reader, 1, timeout=0.5)
     with pytest.raises(InvalidEventId):
         await anext(bus.subscribe(stream, last_id="not-an-id"))
+
+
+async def test_batches_keep_order_and_set_the_lifetime(bus: EventBus) -> None:
+    """What a run's publisher relies on: a batch lands in order, with ids after everything before it, and its
+    lifetime is set in the same round trip."""
+    stream = f"test:{uuid.uuid4()}"
+    first = await bus.publish(stream, "e", b"0")
+    ids = await bus.publish_many(stream, [("a", b"1"), ("b", b"2"), ("c", b"3")], ttl_seconds=3600)
+    assert sorted([first, *ids], key=_id_key) == [first, *ids] and len(set(ids)) == 3
+    got = await _take(bus.subscribe(stream, last_id="0"), 4)
+    assert [(m.event, m.data) for m in got] == [("e", b"0"), ("a", b"1"), ("b", b"2"), ("c", b"3")]
+    if isinstance(bus, RedisBus):
+        assert 0 < await bus.redis.ttl(stream) <= 3600
+
+
+async def test_the_batching_publisher_sends_everything_in_order_and_fewer_times(bus: EventBus) -> None:
+    stream = f"test:{uuid.uuid4()}"
+    sent: list[int] = []
+    publish_many = bus.publish_many
+
+    async def counting(name: str, events, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(len(events))
+        return await publish_many(name, events, **kwargs)
+
+    bus.publish_many = counting  # type: ignore[method-assign]
+    publisher = BatchingPublisher(bus, stream)
+    reader = bus.subscribe(stream, last_id="0")
+    for i in range(200):
+        publisher.publish("token", str(i).encode())
+        if i % 50 == 49:
+            await asyncio.sleep(0)  # some events arrive after the first batch left
+    await publisher.close("end", b"", ttl_seconds=60)
+    got = await _take(reader, 201)
+    assert [m.data for m in got[:200]] == [str(i).encode() for i in range(200)] and got[200].event == "end"
+    assert sum(sent) == 201 and len(sent) < 20  # batches, not one round trip per event
+
+
+async def test_a_failed_batch_is_raised_to_the_publisher() -> None:
+    class Broken(InProcessBus):
+        async def publish_many(self, stream, events, *, ttl_seconds=None):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the bus is down")
+
+    publisher = BatchingPublisher(Broken(), "test:broken")
+    publisher.publish("token", b"1")
+    with pytest.raises(ConnectionError, match="the bus is down"):
+        await publisher.flush()
+    with pytest.raises(ConnectionError):
+        publisher.publish("token", b"2")

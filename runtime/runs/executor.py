@@ -1,8 +1,11 @@
 """Executes one claimed run: builds the graph's config, streams it, publishes events, settles the rows.
 
 Every event is encoded once (orjson) and published to the run's bus stream `run:{run_id}`, from which any number
-of SSE clients in any process read the same bytes. The stream always starts with `metadata` and always ends with
-`end` (`{"run_id", "status"}`), preceded by `error` when the run failed, so readers never have to guess.
+of SSE clients in any process read the same bytes; events are sent in batches of what arrives within a
+millisecond (`BatchingPublisher`: one pipelined Redis round trip per batch rather than one per token). The stream
+always starts with `metadata` (published when the run is created, so a client's first byte does not wait for
+the claim) and always ends with `end` (`{"run_id", "status"}`), preceded by `error` when the run failed, so
+readers never have to guess.
 
 Cancellation arrives as `task.cancel()` from the worker, after it recorded the requested action in
 `RunControl.action`; the executor then settles the run as `interrupted` (progress kept) or rolls it back
@@ -28,11 +31,11 @@ from db.session import Database
 from db.store import UserStore
 from docusign_agent.logs import run_id_var, thread_id_var
 from docusign_agent.metrics import RUN_SECONDS, RUNS
-from runtime.bus import EventBus
+from runtime.bus import BatchingPublisher, EventBus
 from runtime.runs import serde, store
 from runtime.runs.graphs import GraphRegistry
 from runtime.runs.stream_modes import StreamTranslator
-from runtime.runs.streams import RUN_STREAM_TTL_SECONDS, publish_end, run_stream
+from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, run_stream
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +99,6 @@ class RunExecutor:
         """The Store a run or request of `user_id` sees: only that user's items (RLS)."""
         return UserStore(self.db, user_id, index=self.store_index)
 
-    async def publish(self, run_id: uuid.UUID | str, event: str, payload: Any) -> str:
-        return await self.bus.publish(run_stream(run_id), event, serde.dumps(payload))
-
     async def execute(self, claim: ClaimedRun, control: RunControl) -> bool:
         """Run and settle one claimed run; True if its thread has more runs queued behind it."""
         run_id_var.set(str(claim.run_id))
@@ -111,13 +111,15 @@ class RunExecutor:
         status, error = "success", None
         graph = None
         config = self._config(claim, kwargs, assistant_id, metadata)
+        # `metadata` was published when the run was created (RunService.create); the rest goes out in batches.
+        publisher = BatchingPublisher(self.bus, run_stream(claim.run_id))
         try:
-            await self.publish(claim.run_id, "metadata", {"run_id": str(claim.run_id), "attempt": 1})
             # Each run sees its user's Store as `store` (a shallow copy of the compiled graph: microseconds).
             graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
                 update={"store": self.store_for(claim.user_id), "checkpointer": self.checkpointer_for(claim.user_id)})
             async with asyncio.timeout(self.run_timeout_seconds):
-                await self._stream(graph, claim, kwargs, config)
+                await self._stream(graph, publisher, kwargs, config)
+                await publisher.flush()
         except asyncio.CancelledError:
             if control.action is None:
                 raise
@@ -132,7 +134,7 @@ class RunExecutor:
             log.exception("run failed")
             status, error = "error", serde.error_payload(exc)
         try:
-            return await self._settle(claim, kwargs, graph, status, error)
+            return await self._settle(claim, kwargs, graph, publisher, status, error)
         finally:
             RUNS.labels(status=status).inc()
             RUN_SECONDS.observe(time.monotonic() - started)
@@ -159,7 +161,8 @@ class RunExecutor:
         config.setdefault("recursion_limit", 50)
         return config
 
-    async def _stream(self, graph: Any, claim: ClaimedRun, kwargs: dict[str, Any], config: dict[str, Any]) -> None:
+    async def _stream(self, graph: Any, publisher: BatchingPublisher, kwargs: dict[str, Any],
+                      config: dict[str, Any]) -> None:
         translator = StreamTranslator(kwargs.get("stream_mode") or ["values"],
                                       subgraphs=bool(kwargs.get("stream_subgraphs")))
         options: dict[str, Any] = {"stream_mode": translator.graph_modes, "subgraphs": translator.subgraphs}
@@ -171,7 +174,7 @@ class RunExecutor:
             options["context"] = context
         async for item in graph.astream(_graph_input(kwargs), config, **options):
             for event, payload in translator.translate(item):
-                await self.publish(claim.run_id, event, payload)
+                publisher.publish(event, serde.dumps(payload))
 
     def _context_for(self, graph: Any, sent: dict[str, Any] | None) -> Any:
         """The runtime context of one run: this server's dependencies for a graph that declares their type as its
@@ -183,8 +186,8 @@ class RunExecutor:
 
     # --- settling -------------------------------------------------------------------------------------
 
-    async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, status: str,
-                      error: dict[str, Any] | None) -> bool:
+    async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, publisher: BatchingPublisher,
+                      status: str, error: dict[str, Any] | None) -> bool:
         if status == "rollback":
             await self.checkpointer_for(claim.user_id).adelete_run(str(claim.thread_id), str(claim.run_id))
         snapshot = None
@@ -194,7 +197,7 @@ class RunExecutor:
             except Exception:
                 log.exception("reading the final state failed")
         if error is not None:
-            await self.publish(claim.run_id, "error", error)
+            publisher.publish("error", serde.dumps(error))
         values, interrupts = snapshot_json(snapshot)
         error_json = None if error is None else serde.dumps(error).decode()
         async with self.db.user_connection(claim.user_id) as conn:
@@ -205,8 +208,7 @@ class RunExecutor:
                 others_active=others, run_status="idle" if status == "rollback" else status, has_next=has_next)
             await store.write_thread_state(conn, claim.thread_id, status=thread_status, values=values,
                                            interrupts=interrupts, error=error_json)
-        await publish_end(self.bus, claim.run_id, status)
-        await self.bus.expire(run_stream(claim.run_id), RUN_STREAM_TTL_SECONDS)
+        await publisher.close(END, end_event(claim.run_id, status), ttl_seconds=RUN_STREAM_TTL_SECONDS)
         if kwargs.get("temporary") and status != "rollback":
             await self.delete_thread_everywhere(claim.user_id, claim.thread_id)
         return others

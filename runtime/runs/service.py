@@ -27,7 +27,8 @@ from runtime.runs.executor import RunExecutor
 from runtime.runs.graphs import GraphRegistry, GraphUnavailable
 from runtime.runs.schemas import RunCreate
 from runtime.runs.sse import HEARTBEAT_SECONDS, frame, with_heartbeats
-from runtime.runs.streams import END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_stream, thread_stream
+from runtime.runs.streams import (END, RUN_STREAM_TTL_SECONDS, end_event, publish_end, run_metadata, run_stream,
+                                  thread_stream)
 from runtime.runs.worker import RunWorker
 
 ALWAYS_SENT = {"metadata", "error", END}
@@ -117,9 +118,11 @@ class RunService:
             await publish_end(self.bus, other_id, "interrupted")
         for other_id in to_cancel:
             await self.worker.request_cancel(other_id, strategy)
-        await self.bus.expire(run_stream(run.run_id), RUN_STREAM_TTL_SECONDS)
-        await self.bus.publish(thread_stream(run.thread_id), "run", orjson.dumps({"run_id": str(run.run_id)}))
-        await self.bus.expire(thread_stream(run.thread_id), RUN_STREAM_TTL_SECONDS)
+        # The stream's first event now, so a client's first byte does not wait for a worker to claim the run.
+        await self.bus.publish_many(run_stream(run.run_id), [("metadata", run_metadata(run.run_id))],
+                                    ttl_seconds=RUN_STREAM_TTL_SECONDS)
+        await self.bus.publish_many(thread_stream(run.thread_id), [("run", orjson.dumps({"run_id": str(run.run_id)}))],
+                                    ttl_seconds=RUN_STREAM_TTL_SECONDS)
         await self.worker.run_created(body.after_seconds or 0)
         return run
 

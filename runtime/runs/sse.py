@@ -48,21 +48,33 @@ async def with_heartbeats(
             await queue.put(("raise", exc))
 
     task = asyncio.create_task(pump())
+    held: tuple[str, bytes | BaseException | None] | None = None  # taken from the queue, not yet handled
     try:
         while True:
-            try:
-                kind, item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
-            except TimeoutError:
-                if on_idle is not None and (closing := await on_idle()) is not None:
-                    yield closing
-                    return
-                yield HEARTBEAT
-                continue
+            if held is not None:
+                (kind, item), held = held, None
+            else:
+                try:
+                    kind, item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                except TimeoutError:
+                    if on_idle is not None and (closing := await on_idle()) is not None:
+                        yield closing
+                        return
+                    yield HEARTBEAT
+                    continue
             if kind == "done":
                 return
             if kind == "raise":
                 raise item  # type: ignore[misc]
-            yield item  # type: ignore[misc]
+            # Frames already queued (a batch of events) go out as one chunk: one write, not one per event.
+            chunks = [item]
+            while not queue.empty():
+                following = queue.get_nowait()
+                if following[0] != "data":
+                    held = following
+                    break
+                chunks.append(following[1])
+            yield chunks[0] if len(chunks) == 1 else b"".join(chunks)  # type: ignore[arg-type]
     finally:
         task.cancel()
         await asyncio.wait({task}, timeout=2)  # bounded, and never swallows our own cancellation

@@ -26,6 +26,11 @@ def thread_stream(thread_id: uuid.UUID | str) -> str:
     return f"thread:{thread_id}"
 
 
+def run_metadata(run_id: uuid.UUID | str) -> bytes:
+    """The first event of every run's stream."""
+    return orjson.dumps({"run_id": str(run_id), "attempt": 1})
+
+
 def end_event(run_id: uuid.UUID | str, status: str) -> bytes:
     return orjson.dumps({"run_id": str(run_id), "status": status})
 
