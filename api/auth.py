@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,6 +23,10 @@ from docusign_agent.settings import Settings
 from docusign_agent.secrets import jwt_secret
 
 ALGORITHMS = ["HS256"]
+VERIFIED_SECONDS = 30.0
+"""How long a verified bearer token is trusted without checking it again (never past its `exp`). Tokens have
+no server-side revocation, so this changes nothing a client can observe; it saves the decode on every request."""
+VERIFIED_KEPT = 10_000  # verified tokens remembered at once (the memo is emptied when full)
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,20 @@ class TokenVerifier:
         self._settings = settings
         self._secret = jwt_secret(settings)
         self._jwks = jwt.PyJWKClient(str(settings.auth_jwks_url)) if settings.auth_jwks_url else None
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, trusted until, epoch s)
 
     async def verify(self, token: str) -> Principal:
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[1]:
+            return known[0]
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified[token] = (principal, min(now + VERIFIED_SECONDS, expires))
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         options = {"require": ["sub", "exp"], "verify_aud": bool(self._settings.auth_jwt_audience)}
         kwargs: dict[str, Any] = {"audience": self._settings.auth_jwt_audience, "issuer": self._settings.auth_jwt_issuer}
         try:
@@ -73,7 +90,7 @@ class TokenVerifier:
             user_id = uuid.UUID(str(claims["sub"]))
         except ValueError:
             raise ApiError(401, "invalid_token", "the bearer token's sub is not a user id", field="sub") from None
-        return Principal(user_id=user_id, email=_email_claim(claims.get("email")), via="jwt")
+        return Principal(user_id=user_id, email=_email_claim(claims.get("email")), via="jwt"), float(claims["exp"])
 
 
 def _email_claim(email: Any) -> str | None:

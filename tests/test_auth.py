@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 
 import jwt
@@ -15,6 +16,7 @@ from db import profiles
 from db.session import Database
 from docusign_agent.settings import Settings
 from tests.conftest import role_urls, running_app
+from tests.servers import await_until
 from docusign_agent.secrets import jwt_secret
 
 
@@ -43,6 +45,19 @@ async def test_supabase_style_token(client: AsyncClient, settings: Settings) -> 
                        jwt_secret(settings), algorithm="HS256")
     response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json()["user_id"] == str(user)
+
+
+async def test_a_verified_token_is_not_trusted_past_its_expiry(client: AsyncClient, settings: Settings) -> None:
+    """Verified tokens are remembered for a while (api/auth.py); the memo must never outlive the token."""
+    user = uuid.uuid4()
+    token = issue_token(settings, user, "short@example.com", ttl_seconds=2)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200  # from the memo
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    await await_until(lambda: time.time() > expires, timeout=60)  # the token's own expiry, not the memo's
+    response = await client.get("/v1/me", headers=headers)
+    assert response.status_code == 401 and response.json()["error"] == "token_expired"
 
 
 def bad_tokens(settings: Settings) -> dict[str, str]:
