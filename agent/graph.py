@@ -1,4 +1,5 @@
-"""The agent graph: model → approval gate → tools → model, until the model answers.
+"""The agent graph: model → approval gate → tools → model, until the model answers (the gate only when a call
+needs a person).
 
 `graph` (no checkpointer) is what `langgraph dev` serves from langgraph.json; our server compiles the same
 builder with its Postgres checkpointer through `build_graph`. Every node takes what it acts with from the run's
@@ -77,9 +78,14 @@ def confirm_reminders(state: AgentState) -> bool:
     return bool((state.get("preferences") or {}).get("confirm_reminders", True))
 
 
-def after_model(state: AgentState) -> Literal["gate", "__end__"]:
+def after_model(state: AgentState) -> Literal["gate", "tools", "__end__"]:
+    """Calls a person must decide on go through the gate; calls that need no one go straight to the tools,
+    saving a superstep and its checkpoint per tool round. The tool node checks every call's approval record
+    itself, so this routing is a shortcut, never the guard."""
     message = _last_ai(state)
-    return "gate" if message is not None and message.tool_calls else END
+    if message is None or not message.tool_calls:
+        return END
+    return "gate" if pending_approvals(message, confirm_reminders=confirm_reminders(state)) else "tools"
 
 
 async def gate(state: AgentState, config: RunnableConfig, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -173,7 +179,7 @@ def builder() -> StateGraph:
     graph.add_node("gate", gate)
     graph.add_node("tools", run_tools)
     graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", after_model, ["gate", END])
+    graph.add_conditional_edges("model", after_model, ["gate", "tools", END])
     graph.add_edge("gate", "tools")
     graph.add_edge("tools", "model")
     return graph
