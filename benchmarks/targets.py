@@ -163,7 +163,8 @@ def _spawn(env: Environment, name: str, args: list[str], child_env: dict[str, st
     return subprocess.Popen(args, env=child_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_ready(target: Target, path: str = "/ok", timeout: float = 180) -> None:
+def wait_ready(target: Target, path: str = "/ok", timeout: float = 600) -> None:
+    """Generous: a server importing LangChain on a machine busy with other test suites can take minutes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in target.procs:

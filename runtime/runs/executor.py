@@ -172,9 +172,10 @@ class RunExecutor:
         context = self._context_for(graph, kwargs.get("context"))
         if context is not None:
             options["context"] = context
+        encoder = serde.RunEncoder()
         async for item in graph.astream(_graph_input(kwargs), config, **options):
             for event, payload in translator.translate(item):
-                publisher.publish(event, serde.dumps(payload))
+                publisher.publish(event, encoder.dumps(payload))
 
     def _context_for(self, graph: Any, sent: dict[str, Any] | None) -> Any:
         """The runtime context of one run: this server's dependencies for a graph that declares their type as its

@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 
 import orjson
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -35,6 +36,31 @@ def _default(obj: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=_default, option=OPTIONS)
+
+
+class RunEncoder:
+    """`dumps` for one run's events, encoding each whole message once.
+
+    Every `values` event carries the whole conversation, so without this a run re-encodes every earlier message
+    at each superstep. A message object seen before in this run is put in as its earlier bytes
+    (`orjson.Fragment`). Keyed by identity, with the object kept alive, for the run's lifetime only; message
+    chunks (new objects per token) are not kept."""
+
+    def __init__(self) -> None:
+        self._encoded: dict[int, tuple[Any, orjson.Fragment]] = {}
+
+    def _default(self, obj: Any) -> Any:
+        if isinstance(obj, BaseMessage) and not isinstance(obj, BaseMessageChunk):
+            known = self._encoded.get(id(obj))
+            if known is not None and known[0] is obj:
+                return known[1]
+            fragment = orjson.Fragment(dumps(obj))
+            self._encoded[id(obj)] = (obj, fragment)
+            return fragment
+        return _default(obj)
+
+    def dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=self._default, option=OPTIONS)
 
 
 def loads(data: bytes | str) -> Any:
