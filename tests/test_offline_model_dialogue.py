@@ -45,6 +45,8 @@ SENDS = [
      [("Ms. Amélie Dubois", "amelie@x.fr")]),
     ("plz snd the ofer letter to max@x.com", "offer letter", [("Max", "max@x.com")]),
     ("get a signature from ron@x.com for the confidentiality agreement", "NDA", [("Ron", "ron@x.com")]),
+    ("pls send the offer letter across to Ines Duarte <ines@x.pt> today", "offer letter", [("Ines Duarte", "ines@x.pt")]),
+    ("services agreement → ops@x.com", "services agreement", [("Ops", "ops@x.com")]),
 ]
 
 
@@ -242,6 +244,8 @@ def test_remembered_contacts_and_defaults_fill_a_send() -> None:
     ("forget everything you know", "forget", {"kind": "everything"}),
     ("what do you remember about me?", "list_memories", {}),
     ("show my saved contacts", "list_memories", {}),
+    ("from now on copy audit@x.com on all of it", "remember", {"kind": "default_cc", "email": "audit@x.com"}),
+    ("stop remembering Olga", "forget", {"kind": "contact", "name": "Olga"}),
 ])
 def test_memory_requests(text: str, tool: str, args: dict) -> None:
     _, calls = first(text)

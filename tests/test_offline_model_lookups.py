@@ -54,6 +54,8 @@ def world(name: str, args: dict[str, Any]) -> dict[str, Any]:
     ("how's the services agreement with Rahul going?", "get_envelope_status", 5),
     ("remind Sam Ray about his offer letter", "remind_recipients", 6),
     ("where does Sam Oduya's NDA stand?", "get_envelope_status", 2),
+    ("any news with Rahul's services agreement?", "get_envelope_status", 5),
+    ("give Dana a quick nudge", "remind_recipients", 4),
 ])
 def test_the_person_and_the_agreement_named_find_the_envelope(text: str, tool: str, number: int) -> None:
     _, calls, _ = converse(text, world)
@@ -94,6 +96,7 @@ def test_the_reason_is_asked_only_once_the_envelope_can_be_voided() -> None:
     ("what are the risks in the consulting agreement?", "analyze_document", "consulting-agreement.pdf"),
     ("the lease I uploaded earlier, what does it say about pets?", "ask_document", "Lease 2025 (final).docx"),
     ("get the lease I uploaded signed by kim@x.com", "send_document", "Lease 2025 (final).docx"),
+    ("what notice period does the consulting agreement set?", "ask_document", "consulting-agreement.pdf"),
 ])
 def test_uploaded_documents_are_found_by_description(text: str, tool: str, document: str) -> None:
     _, calls, _ = converse(text, world)

@@ -15,7 +15,7 @@ from . import extract, phrasing, slots
 if TYPE_CHECKING:
     from .intents import Context, Intent
 
-_DEFAULT_CC = re.compile(r"\b(?:always|every|all|each|by default|default cc|from now on)\b", re.I)
+_DEFAULT_CC = re.compile(r"\b(?:always|every|everything|all|each|by default|default cc|from now on)\b", re.I)
 _TEMPLATE = re.compile(r"\btemplate\b", re.I)
 
 
@@ -53,7 +53,7 @@ def forget(intent: Intent, clause: str, ctx: Context) -> None:
     if found:
         intent.args["email"] = found[0]
     elif intent.args["kind"] == "contact":
-        name = re.search(rf"\b(?:forget|remove|erase)\s+(?:about\s+)?({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)",
+        name = re.search(rf"\b(?:forget|remove|erase|remember|remembering)\s+(?:about\s+)?({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)",
                          clause)
         if name:
             intent.args["name"] = name.group(1)

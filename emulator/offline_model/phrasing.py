@@ -35,7 +35,8 @@ _ANALYSIS = re.compile(
     re.I,
 )
 _ANALYSIS_STRONG = re.compile(r"summar|overview|tl;?dr|\bgist\b|\bkey terms?\b|\brisks?\b|red flags?|\bclauses?\b"
-                              r"|\banaly[sz]|\bwhat does\b.*\b(?:say|mean|include|contain)\b", re.I)
+                              r"|\banaly[sz]|\bwhat does\b.*\b(?:say|mean|include|contain)\b|\bparties\b|\bnotice\b"
+                              r"|\bterminat|\brenew|\bliabilit|\bgoverning law\b|\bobligations?\b", re.I)
 _DOCUMENT_NOUN = re.compile(r"\b(?:contract|document|agreement|file|pdf|nda|msa|sow|letter|lease|attachment|upload"
                             r"|uploaded|attached|terms)\b")
 _STOP_BEFORE_TEMPLATE = {
@@ -50,13 +51,13 @@ _MEMORY_LIST = re.compile(
     r"\b.*\b(?:memories|what you remember|(?:saved|remembered|my) contacts|defaults)\b|\bwho (?:do you|is in my) "
     r"(?:remember|contacts)\b", re.I)
 _MEMORY_FORGET = re.compile(
-    r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:forget|unlearn|stop (?:copying|cc'?ing)|don'?t (?:copy|cc)"
+    r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:forget|unlearn|stop (?:copying|cc'?ing|remembering)|don'?t remember|don'?t (?:copy|cc)"
     r"(?= .*\b(?:every|all|default|anymore|any more)\b)|no longer (?:copy|cc)|erase|wipe|clear)\b"
     r"|\bremove\b.*\bfrom (?:my |your )?(?:contacts|memory|memories|defaults?)\b", re.I)
 _MEMORY_REMEMBER = re.compile(
     r"\b(?:remember|memori[sz]e|keep in mind|note (?:down|that)|make a note)\b.*(?:@|\btemplate\b|\bcontacts?\b)"
-    r"|\b(?:add|save|store)\b.*\b(?:to|in|as) (?:my |a |your )?(?:contacts?|address book)\b|\b(?:always|by default)\b.*\b(?:cc|copy|copies)\b|\b(?:cc|copy)\b.*\bon (?:every|all|each)"
-    r"\b|\b(?:preferred|default|usual|go-to)\s+template\b|\btemplate\b.*\bby default\b", re.I)
+    r"|\b(?:add|save|store)\b.*\b(?:to|in|as) (?:my |a |your )?(?:contacts?|address book)\b|\b(?:always|by default|from now on)\b.*\b(?:cc|copy|copies)\b"
+    r"|\b(?:cc|copy)\b.*\b(?:on (?:every|all|each)|from now on)|\b(?:preferred|default|usual|go-to)\s+template\b|\btemplate\b.*\bby default\b", re.I)
 
 
 def memory_kind(clause: str) -> str | None:

@@ -63,7 +63,7 @@ def specific_thing(clause: str) -> str | None:
 
 def document_described(clause: str) -> str | None:
     """The document a question is about: "the risks in the consulting agreement" -> "consulting agreement"."""
-    inside = re.search(rf"\b(?:in|of|about|on|from|for|within)\s+{_DETERMINER}\s+(.+)$", clause, re.I)
+    inside = re.search(rf"\b(?:in|of|about|on|from|for|within|to|under)\s+{_DETERMINER}\s+(.+)$", clause, re.I)
     if inside:
         thing = _phrase(inside.group(1))
         words = [w for w in (thing or "").split() if w.lower() not in vocabulary.GENERIC_DOCUMENT_NOUNS]

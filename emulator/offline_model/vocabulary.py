@@ -81,7 +81,9 @@ PARAPHRASES: list[tuple[str, str]] = [
     (rf"^(?:please\s+)?{_PERSON}\s+(?:needs|has|have|should|must)\s+(?:to\s+)?(?:e-?)?sign\s+{_THING}{_END}",
      r"send \g<thing> to \g<who>"),
     # "get X out/over to P", "shoot X over to P", "put X in front of P"
-    (rf"\b{SEND_VERBS}\s+{_THING}\s+(?:out|over|off|across|along|through)\s+(?=to\b|for\b)", r"send \g<thing> "),
+    (rf"\b(?:send|{SEND_VERBS[3:-1]})\s+{_THING}\s+(?:out|over|off|across|along|through)\b(?=\s+(?:to|for)\b|\s*$|\s*[,.!?]"
+     r"|\s+(?:today|now|asap|please|soon|this)\b)", r"send \g<thing>"),
+    (r"\s*(?:->|→|=>)\s*", " to "),
     (rf"\bput\s+{_THING}\s+in front of\b", r"send \g<thing> to"),
     (r"\b(?:shoot|fire off|dispatch|forward|circulate|deliver|route)\b(?!\s+(?:me|link))", "send"),
     (r"^(?P<lead>(?:please\s+|kindly\s+|(?:can|could|would|will) you(?: please)?\s+)*)(?:e-?mail|mail)\s+(?=the\b|our\b|my\b|this\b|that\b|it\b|an?\b)",
@@ -108,7 +110,8 @@ PARAPHRASES: list[tuple[str, str]] = [
     (r"\b(?:red flags?|gotchas?|pitfalls?|watch out for|look out for)\b", "risks"),
     # status
     (r"\bwhere (?:does|do) (?P<x>.+?) stand\b", r"status of \g<x>"),
-    (r"\b(?:any )?(?:news|update|updates) on\b", "status of"),
+    (r"\b(?:any )?(?:news|update|updates|the latest) (?:on|with)\b", "status of"),
+    (r"\bgive\s+(?P<who>(?-i:[A-ZÀ-ÖØ-Þ])[\w'’-]*)\s+an?\s+(?:\w+\s+)?(?:reminder|nudge|ping|remind)\b", r"remind \g<who>"),
     (r"\bhow(?:'s| is| are) (?P<x>.+?) (?:going|coming along|doing)\b", r"status of \g<x>"),
 ]
 
