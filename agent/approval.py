@@ -122,6 +122,11 @@ def describe(name: str, args: dict[str, Any], facts: dict[str, str] | None = Non
         people = f" ({facts['people']})" if facts.get("people") else ""
         batch = f", batch “{args['batch_name']}”" if args.get("batch_name") else ""
         head = f"Bulk send *{facts.get('template') or args.get('template')}* to {count} recipients{people}{batch}"
+    elif name == "schedule_task":
+        zone = args.get("timezone") or "UTC"
+        upcoming = f"; first runs: {facts['next']}" if facts.get("next") else ""
+        head = (f"From now on, on its own, “{args.get('instruction')}” on the schedule {args.get('schedule')} "
+                f"({zone}){upcoming}")
     else:
         head = name.replace("_", " ").capitalize()
     return head + "."

@@ -51,7 +51,7 @@ def run_identity(config: RunnableConfig | None) -> dict[str, str | None]:
     """The ids a run carries in `configurable` (the executor puts the authenticated user there)."""
     configurable: dict[str, Any] = dict((config or {}).get("configurable") or {})
     return {key: None if configurable.get(key) is None else str(configurable[key])
-            for key in ("user_id", "thread_id", "run_id")}
+            for key in ("user_id", "thread_id", "run_id", "assistant_id")}
 
 
 def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id: str | None = None, *,
@@ -66,7 +66,7 @@ def tool_context(deps: Dependencies, config: RunnableConfig | None, tool_call_id
         raise MissingUser(f"configurable.user_id {raw_user!r} is not a user id") from None
     return ToolContext(user_id=user_id, thread_id=ids["thread_id"], run_id=ids["run_id"], tool_call_id=tool_call_id,
                        settings=deps.settings, database=deps.database, docusign=deps.docusign,
-                       analysis_model=deps.analysis_model, store=store)
+                       analysis_model=deps.analysis_model, store=store, assistant_id=ids["assistant_id"])
 
 
 def user_tool_context(deps: Dependencies, user_id: uuid.UUID, tool_call_id: str | None, *,

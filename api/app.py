@@ -22,6 +22,7 @@ from agent.model import chat_models, store_index
 from api import docusign_auth, local_auth, v1, webhooks
 from api.a2a import routes as a2a_routes
 from api.assistants import routes as assistants_routes
+from api.crons import routes as crons_routes
 from api.auth import Authenticator, CurrentPrincipal
 from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
@@ -101,8 +102,8 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     app = FastAPI(title="docusign-agent", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_http_layers(app, settings)  # CORS, body size limits, request ids, JSON logs, /metrics
-    for router in (assistants_routes.router, threads_routes.router, runs_routes.router, store_routes.router,
-                   v1.router):
+    for router in (assistants_routes.router, threads_routes.router, crons_routes.router, runs_routes.router,
+                   store_routes.router, v1.router):
         app.include_router(router)  # the LangGraph API at the root path, and /v1 documents/preferences/keys
     app.include_router(webhooks.router)  # POST /webhooks/docusign, GET /v1/envelopes[/{id}], GET /v1/events
     app.add_middleware(webhooks.WebhookFastPath)  # outermost: Connect deliveries skip the API's layers
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
         return {
             "version": __version__,
             "langgraph_py_version": version("langgraph"),
-            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "flags": {"assistants": True, "crons": True, "langsmith": False},
             "model": settings.model_name,
             "model_is_offline": settings.model_is_offline,
             "docusign": "real" if settings.docusign_is_real else "emulator",

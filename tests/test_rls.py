@@ -36,6 +36,8 @@ INSERT INTO assistant_versions (assistant_id, version, user_id, graph_id, name)
   VALUES (%(assistant)s, 1, %(u)s, 'agent', 'formal');
 INSERT INTO approvals (user_id, thread_id, tool_call_id, tool_name, args, args_digest, source)
   VALUES (%(u)s, %(thread)s, 'call_1', 'void_envelope', '{}', 'd', 'chat');
+INSERT INTO crons (user_id, assistant_id, thread_id, schedule, next_run_date)
+  VALUES (%(u)s, 'agent', %(thread)s, '0 9 * * 1', now());
 """
 
 

@@ -34,6 +34,7 @@ class ToolContext:
     docusign: DocuSignClients
     analysis_model: BaseChatModel  # answers document-analysis prompts (no streaming, no tools)
     store: BaseStore | None = None  # the run's long-term memory (the user's own under our server)
+    assistant_id: str | None = None  # the assistant the run is of (what a scheduled task runs again)
 
     async def client(self) -> DocuSignClient:
         """This user's DocuSign client (raises NotConnected / ReconnectRequired when they must connect first)."""

@@ -5,6 +5,7 @@ from db.models.assistants import Assistant, AssistantVersion
 from db.models.audit import AuditLog
 from db.models.base import Base
 from db.models.bulk import BulkOperation, BulkRecipient
+from db.models.crons import Cron
 from db.models.documents import AnalysisResult, Document
 from db.models.envelopes import Envelope, Recipient, WebhookEvent
 from db.models.evals import EvalResult
@@ -33,9 +34,10 @@ USER_OWNED: dict[str, str] = {
     "assistants": "user_id",
     "assistant_versions": "user_id",
     "approvals": "user_id",
+    "crons": "user_id",
 }
 
 __all__ = [
-    "AnalysisResult", "ApiCredential", "Approval", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient",
+    "AnalysisResult", "ApiCredential", "Approval", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient", "Cron",
     "Document", "Envelope", "EvalResult", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

@@ -21,6 +21,8 @@ from db.session import Database
 from db.store import UserStore
 from docusign_agent.settings import Settings
 from runtime.bus import EventBus
+from runtime.runs.cron_scheduler import CronScheduler
+from runtime.runs.crons import CronService
 from runtime.runs.executor import RunExecutor
 from runtime.runs.graph_config import registry_for
 from runtime.runs.graphs import GraphRegistry
@@ -38,6 +40,7 @@ class RuntimeOptions:
     run_timeout_seconds: float = 3600.0
     checkpoint_pool_size: int | None = None
     sse_heartbeat_seconds: float = 5.0
+    cron_tick_seconds: float = 15.0  # at most this long before a cron another process made is noticed
 
 
 @dataclass
@@ -50,6 +53,8 @@ class AgentRuntime:
     worker: RunWorker
     runs: RunService
     threads: ThreadService
+    crons: CronService
+    scheduler: CronScheduler
 
     def graph(self, graph_id: str):  # type: ignore[no-untyped-def]
         """The compiled graph, for what does not read checkpoints (schemas): it acts for nobody."""
@@ -85,21 +90,25 @@ async def start_runtime(settings: Settings, database: Database, bus: EventBus, *
     worker = RunWorker(database, bus, executor, worker_options)
     runs = RunService(database, bus, graphs, worker, executor, heartbeat_seconds=options.sse_heartbeat_seconds)
     threads = ThreadService(database, bus, graphs, executor, runs, heartbeat_seconds=options.sse_heartbeat_seconds)
+    scheduler = CronScheduler(database, runs, tick_seconds=options.cron_tick_seconds)
+    crons = CronService(database, graphs, on_change=scheduler.wake)
     runtime = AgentRuntime(bus=bus, graphs=graphs, pool=pool, checkpointer=checkpointer, executor=executor,
-                           worker=worker, runs=runs, threads=threads)
+                           worker=worker, runs=runs, threads=threads, crons=crons, scheduler=scheduler)
     try:
         await worker.start()
     except BaseException:
         await pool.close()
         raise
+    scheduler.start()
     log.info("agent runtime started", extra={"worker_id": str(worker.worker_id), "graphs": graphs.graph_ids,
                                              "bus": type(bus).__name__})
     return runtime
 
 
 async def stop_runtime(runtime: AgentRuntime) -> None:
-    """Finish cancellations under way, settle the runs still executing here, then close the checkpoint pool."""
+    """Stop firing crons, finish cancellations under way, settle the runs still executing here, then close the checkpoint pool."""
     try:
+        await runtime.scheduler.stop()
         await runtime.runs.aclose()
         await runtime.worker.stop()
     finally:

@@ -51,9 +51,10 @@ class RunService:
     # --- create ----------------------------------------------------------------------------------------
 
     async def create(self, user_id: uuid.UUID, thread_id: uuid.UUID | None, body: RunCreate, *,
-                     prepare_input: PrepareInput | None = None) -> Run:
+                     prepare_input: PrepareInput | None = None, run_id: uuid.UUID | None = None) -> Run:
         """`prepare_input(session, user_id, input)` may rewrite the input inside the run's own transaction (the
-        HTTP layer stores files found in messages there), so a refused run changes nothing."""
+        HTTP layer stores files found in messages there), so a refused run changes nothing. `run_id` is given
+        by the cron scheduler (one id per cron and time, so a time fired twice is refused by the key)."""
         stateless = thread_id is None
         resume = body.command is not None and body.command.resume is not None
         if stateless and resume:
@@ -108,7 +109,7 @@ class RunService:
                 body.input = await prepare_input(session, user_id, body.input)
             kwargs = json_text(self._kwargs(body, assistant, temporary=stateless and body.on_completion != "keep"))
             run = await store.insert_pending_run(
-                conn, run_id=uuid.uuid4(), thread_id=new_thread_id, user_id=user_id,
+                conn, run_id=run_id or uuid.uuid4(), thread_id=new_thread_id, user_id=user_id,
                 assistant_id=body.assistant_id, metadata=json_text(body.metadata or {}), kwargs=kwargs,
                 multitask_strategy=strategy, after_seconds=body.after_seconds or 0,
                 thread_metadata=json_text({"graph_id": assistant.graph_id, "assistant_id": body.assistant_id}))

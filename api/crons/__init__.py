@@ -1,0 +1,1 @@
+"""Crons: runs a user scheduled (`/runs/crons`, `/threads/{thread_id}/runs/crons`)."""
