@@ -106,8 +106,17 @@ def build_test_graph(checkpointer: BaseCheckpointSaver | None = None) -> Any:
     return graph.compile(checkpointer=checkpointer, name="test")
 
 
+def build_nested_graph(checkpointer: BaseCheckpointSaver | None = None) -> Any:
+    """The test graph as a subgraph (node `inner`), for what `stream_subgraphs` and subgraph schemas show."""
+    graph = StateGraph(EchoState)
+    graph.add_node("inner", build_test_graph())
+    graph.add_edge(START, "inner")
+    graph.add_edge("inner", END)
+    return graph.compile(checkpointer=checkpointer, name="nested")
+
+
 def graph_registry() -> GraphRegistry:
-    return GraphRegistry({"agent": "agent.graph:build_graph", "test": build_test_graph})
+    return GraphRegistry({"agent": "agent.graph:build_graph", "test": build_test_graph, "nested": build_nested_graph})
 
 
 def runtime_options(*, heartbeat: float = 0.5, stale: int = 30) -> RuntimeOptions:

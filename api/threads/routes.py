@@ -219,7 +219,9 @@ async def update_state(thread_id: str, body: ThreadStateUpdate, principal: Curre
         await store.set_thread_state(session, tid, values=values, interrupts=interrupts,
                                      status="interrupted" if snapshot.next else "idle")
     await rt.threads.state_updated(tid, snapshot)
-    return json_response({"checkpoint": checkpoint_of(new_config)})
+    written = checkpoint_of(new_config)  # langgraph-api's three ways of saying which checkpoint was written
+    return json_response({"checkpoint": written, "checkpoint_id": (written or {}).get("checkpoint_id"),
+                          "configurable": written})
 
 
 @router.post("/threads/{thread_id}/history", summary="Past states of the thread, newest first")

@@ -173,6 +173,12 @@ class RunExecutor:
         if context is not None:
             options["context"] = context
         encoder = serde.RunEncoder()
+        if translator.events:
+            run_id = str(config["run_id"])
+            async for raw in graph.astream_events(_graph_input(kwargs), config, version="v2", **options):
+                for event, payload in translator.translate_event(raw, run_id):
+                    publisher.publish(event, encoder.dumps(payload))
+            return
         async for item in graph.astream(_graph_input(kwargs), config, **options):
             for event, payload in translator.translate(item):
                 publisher.publish(event, encoder.dumps(payload))

@@ -15,7 +15,7 @@ from db.models.threads import MULTITASK_STRATEGIES, RUN_STATUSES
 from db.storable import INT64_MAX
 
 StreamModeName = Literal[
-    "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
+    "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints", "events"
 ]
 SUPPORTED_STREAM_MODES: tuple[str, ...] = StreamModeName.__args__  # type: ignore[attr-defined]
 MultitaskStrategy = Literal[MULTITASK_STRATEGIES]  # type: ignore[valid-type]

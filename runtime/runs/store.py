@@ -54,6 +54,7 @@ def run_json(row: Run) -> dict[str, Any]:
         "multitask_strategy": row.multitask_strategy,
         "kwargs": row.kwargs,
         "error": row.error,
+        "langsmith_session_name": None,  # langgraph-api's tracing project; this server traces to none
     }
 
 

@@ -8,6 +8,9 @@ The wire contract (as langgraph-api serves it):
 - with `stream_subgraphs`, events from a subgraph are named `mode|ns1|ns2`.
 - an `interrupt()` is visible as a `values` event carrying `__interrupt__` even when the client asked for
   neither `values` nor `updates` (LangGraph itself adds it to `values`; otherwise we watch `updates` for it).
+- `events`: LangChain's `astream_events` (v2) events, each as one `events` event (no namespace suffix, with or
+  without `stream_subgraphs`). The graph is then streamed with `astream_events`, and the run's own
+  `on_chain_stream` events, which carry the other modes' chunks, become those modes' events as above instead.
 """
 
 from __future__ import annotations
@@ -27,11 +30,15 @@ from langchain_core.messages import (
 Event = tuple[str, Any]
 
 
+HIDDEN_TAG = "langsmith:hidden"  # LangChain's mark for runs that tracing and event streams leave out
+
+
 class StreamTranslator:
     def __init__(self, requested: list[str], *, subgraphs: bool = False) -> None:
         self.requested = set(requested)
         self.subgraphs = subgraphs
-        modes = self.requested - {"messages-tuple"}
+        self.events = "events" in self.requested  # stream with astream_events, translated by `translate_event`
+        modes = self.requested - {"messages-tuple", "events"}
         if "messages-tuple" in self.requested:
             modes.add("messages")
         self._interrupts_from_updates = not ({"values", "updates"} & self.requested)
@@ -57,6 +64,15 @@ class StreamTranslator:
                 yield "values" + suffix, chunk
         elif mode in self.requested:
             yield mode + suffix, chunk
+
+    def translate_event(self, event: dict[str, Any], run_id: str) -> Iterator[Event]:
+        """One `astream_events` event of the run whose id is `run_id`."""
+        if HIDDEN_TAG in (event.get("tags") or ()):
+            return
+        if event.get("event") == "on_chain_stream" and event.get("run_id") == run_id:
+            yield from self.translate(event["data"]["chunk"])
+        else:
+            yield "events", event
 
     def _messages_events(self, chunk: tuple[Any, dict[str, Any]]) -> Iterator[Event]:
         raw, metadata = chunk
