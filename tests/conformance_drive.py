@@ -134,8 +134,11 @@ async def drive(client: Any) -> Recorder:  # noqa: PLR0915 - one scripted conver
     queued = [await client.runs.create(tid, GRAPH, input=human("slow 100")) for _ in range(2)]
     await rec("runs.cancel_many", lambda: client.runs.cancel_many(thread_id=tid,
                                                                   run_ids=[r["run_id"] for r in queued]))
-    for r in queued:
-        await client.runs.join(tid, r["run_id"])
+    for r in queued:  # settled before the next step (a cancelled pending run may already be gone)
+        try:
+            await client.runs.join(tid, r["run_id"])
+        except httpx.HTTPStatusError:
+            pass
     await rec("runs.delete", lambda: client.runs.delete(tid, run["run_id"]))
     await rec("runs.get missing", lambda: client.runs.get(tid, str(uuid.uuid4())))
 
@@ -172,8 +175,11 @@ async def drive(client: Any) -> Recorder:  # noqa: PLR0915 - one scripted conver
         None, GRAPH, input=human("alone"), stream_mode=["updates"])), stream=True)
     batch = await rec("runs.create_batch", lambda: client.runs.create_batch([
         {"assistant_id": GRAPH, "input": human("b1")}, {"assistant_id": GRAPH, "input": human("b2")}]))
-    for r in batch or []:
-        await client.runs.join(r["thread_id"], r["run_id"])
+    for r in batch or []:  # each on a temporary thread, which may be gone once its run is over
+        try:
+            await client.runs.join(r["thread_id"], r["run_id"])
+        except httpx.HTTPStatusError:
+            pass
 
     # --- crons -------------------------------------------------------------------------------------------
     on_thread = await rec("crons.create_for_thread", lambda: client.crons.create_for_thread(
