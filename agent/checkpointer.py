@@ -26,6 +26,7 @@ from psycopg import AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from db.connections import check_idle_connection
 from db.urls import driver_url
 
 _COPY = (
@@ -113,12 +114,14 @@ class PooledPostgresSaver(AsyncPostgresSaver):
 def open_pool(url: str, *, max_size: int = 10) -> AsyncConnectionPool:
     """The psycopg pool the saver's README asks for: autocommit and dict rows. `prepare_threshold=0` prepares
     every statement on its first use, so each checkpoint statement is parsed and planned once per connection
-    (`None` would turn server-side prepares off, which PgBouncer in transaction mode before 1.21 needs)."""
+    (`None` would turn server-side prepares off, which PgBouncer in transaction mode before 1.21 needs). Each checkout is checked, so a connection that did
+    not survive a Postgres restart is replaced rather than handed to a run."""
     return AsyncConnectionPool(
         driver_url(url, "libpq"),
         min_size=1,
         max_size=max_size,
         open=False,
+        check=check_idle_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     )
 

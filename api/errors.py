@@ -5,18 +5,31 @@ LangGraph clients read `detail`, so it is included too.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import asyncpg
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.guard import RefusedUpdate
+from db.connections import is_unavailable
 from runtime.runs.errors import Conflict, InvalidRequest, NotFound, RunsError
+
+log = logging.getLogger(__name__)
 
 # How a refusal of the runs layer is answered over HTTP.
 RUNS_ERROR_STATUS: dict[type[RunsError], int] = {NotFound: 404, Conflict: 409, InvalidRequest: 422}
+# What the database's drivers raise; those that mean "not answering, for now" (`db.connections.is_unavailable`)
+# are answered 503 with Retry-After, every route alike, as the Connect receiver answers DocuSign.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OSError, SQLAlchemyError, asyncpg.PostgresError,
+                                                asyncpg.InterfaceError, psycopg.Error, PoolTimeout)
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -34,6 +47,11 @@ class ApiError(Exception):
         if self.field:
             body["field"] = self.field
         return body
+
+
+def unavailable_error() -> ApiError:
+    return ApiError(503, "unavailable", "the database is not answering right now; retry shortly",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -54,6 +72,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RefusedUpdate)
     async def _refused_update(_: Request, exc: RefusedUpdate) -> JSONResponse:
         return JSONResponse(ApiError(422, exc.code, exc.message, field=exc.field).body(), status_code=422)
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unavailable(exc):
+            raise exc  # not an outage: a server error, answered as any other
+        log.error("database unavailable during %s %s: %s: %s", request.method, request.url.path,
+                  type(exc).__name__, exc)
+        error = unavailable_error()
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

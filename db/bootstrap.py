@@ -21,6 +21,10 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or prepared; the message names the (masked) URL and the cause."""
 
 
+class DatabaseNotMigrated(DatabaseUnavailable):
+    """The database answers but its schema is missing or of another version: `docusign-agent migrate` fixes it."""
+
+
 def resolve_urls(settings: Settings) -> tuple[DatabaseUrls, bool]:
     """The four role URLs, and whether they point at the embedded server (started here if so)."""
     embedded = settings.database_url is None
@@ -58,7 +62,22 @@ def prepare(settings: Settings, *, run_migrations: bool | None = None) -> Databa
         migrate.setup_checkpoints(urls.owner)
         if settings.db_role_password:
             set_role_passwords(urls.owner, settings.db_role_password)
+    else:
+        check_migrated(urls.owner)
     return urls
+
+
+def check_migrated(owner_url: str) -> None:
+    """Against a configured DATABASE_URL migrations are explicit: stop at once, in one line, rather than start
+    and fail on the first missing role or function."""
+    try:
+        problem = migrate.schema_problem(owner_url)
+    except psycopg.Error as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot read the schema of database {mask_url(owner_url)}: {cause}") from None
+    if problem:
+        raise DatabaseNotMigrated(f"database {mask_url(owner_url)} {problem}: run `docusign-agent migrate` "
+                                  "with the same DATABASE_URL, then start again")
 
 
 async def open_database(settings: Settings, *, run_migrations: bool | None = None) -> Database:

@@ -7,6 +7,8 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -56,6 +58,30 @@ _OWNED = (
     "DROP POLICY IF EXISTS {maintenance} ON {t}",
     "CREATE POLICY {maintenance} ON {t} FOR ALL TO CURRENT_USER USING (true)",
 )
+
+
+def schema_problem(owner_url: str) -> str | None:
+    """Why this database cannot serve this version (no schema, an older or unknown revision, no checkpoint
+    tables), in words; None when it is migrated. Read-only: a server that is not told to migrate only looks."""
+    heads = set(ScriptDirectory.from_config(alembic_config(owner_url)).get_heads())
+    with psycopg.connect(driver_url(owner_url, "libpq"), autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        current: set[str] = set()
+        if exists and exists[0]:
+            current = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version").fetchall()}
+        missing = [t for t in CHECKPOINT_TABLES
+                   if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t,)).fetchone()[0]]  # type: ignore[index]
+    if not current:
+        return "has no docusign-agent schema"
+    if current != heads:
+        known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config(owner_url)).walk_revisions()}
+        if current - known:
+            return (f"is at revision {', '.join(sorted(current))}, which this version does not know "
+                    "(it was migrated by a newer docusign-agent)")
+        return f"is at revision {', '.join(sorted(current))}; this version needs {', '.join(sorted(heads))}"
+    if missing:
+        return f"has no LangGraph checkpoint tables ({', '.join(missing)})"
+    return None
 
 
 def setup_checkpoints(owner_url: str, app_role: str = "dsa_app") -> None:

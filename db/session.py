@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker,
                                     create_async_engine)
 
+from db.connections import check_on_checkout
 from db.urls import driver_url
 
 
@@ -41,7 +42,9 @@ def json_text(value: Any) -> str:
 
 
 def _engine(url: str, pool_size: int) -> AsyncEngine:
-    return create_async_engine(
+    """No pre-ping round trip: a connection whose server went away is replaced at checkout for free
+    (`check_on_checkout`). Connecting gives up after 10 s, so an unreachable database is a prompt 503."""
+    engine = create_async_engine(
         driver_url(url, "asyncpg"),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -49,8 +52,10 @@ def _engine(url: str, pool_size: int) -> AsyncEngine:
         pool_recycle=1800,
         json_serializer=json_text,
         json_deserializer=orjson.loads,
-        connect_args={"server_settings": {"application_name": "docusign-agent"}},
+        connect_args={"server_settings": {"application_name": "docusign-agent"}, "timeout": 10},
     )
+    check_on_checkout(engine)
+    return engine
 
 
 class Database:

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from api.app import create_app
+from db import migrate
 from docusign_agent.settings import Settings
-from tests.conftest import REPO, role_urls, running_app
+from tests.conftest import REPO, DatabaseFactory, role_urls, running_app
 from tests.servers import free_port
 
 
@@ -120,3 +121,25 @@ def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_serve_on_an_empty_database_stops_at_once_saying_migrate(
+        tmp_path: Path, db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """A configured DATABASE_URL is migrated only by `migrate`: serve on an empty or older database stops with
+    one line naming the command (no traceback, no wait), and starts once it has run."""
+    url = db_factories[main_backend].create(migrated=False)
+    env = base_env(tmp_path, DATABASE_URL=url)
+    result = cli("serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "has no docusign-agent schema" in lines[0] and "run `docusign-agent migrate`" in lines[0]
+
+    migrate.upgrade(url, "0001")  # an older version's schema: named, with the revision this one needs
+    result = cli("token", "--user", "older@example.com", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is at revision 0001; this version needs" in result.stderr and "docusign-agent migrate" in result.stderr
+
+    assert cli("migrate", env=env).returncode == 0
+    result = cli("token", "--user", "older@example.com", env=env)
+    assert result.returncode == 0, result.stderr

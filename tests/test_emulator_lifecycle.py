@@ -636,9 +636,13 @@ def test_connect_retries_after_listener_errors(emu: Emu, session: Session, liste
     env_id = make_envelope(s, event_notification={"url": listener.hook(path), "events": ["envelope-sent"]})
     got = wait_for(lambda: listener.for_envelope(env_id, path))
     assert json.loads(got[0].body)["retryCount"] == 2
-    log = emu.control("GET", "/connect/deliveries").json()["deliveries"]
-    statuses = [d["status"] for d in log if d["envelope_id"] == env_id]
-    assert statuses == [500, 500, 200]
+
+    def delivered() -> list[int | None] | None:  # the emulator logs a delivery once the listener has answered it
+        log = emu.control("GET", "/connect/deliveries").json()["deliveries"]
+        statuses = [d["status"] for d in log if d["envelope_id"] == env_id]
+        return statuses if 200 in statuses else None
+
+    assert wait_for(delivered) == [500, 500, 200]
 
 
 def test_connect_duplicates_and_shuffle_knobs(

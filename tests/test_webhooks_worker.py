@@ -384,17 +384,16 @@ async def test_two_workers_apply_each_event_exactly_once(
         for w in workers:
             w.start()
 
-        def done() -> bool:
-            with psycopg.connect(url) as conn:
-                return conn.execute("SELECT count(*) FROM webhook_events WHERE status = 'pending'").fetchone()[0] == 0
-
-        await wait_for(done, 60)
-        # A worker counts a batch once it has committed it: wait for the counts, not just the database.
-        await wait_for(lambda: sum(w.stats.processed for w in workers) >= len(bodies), 60)
+        # The exact condition: the workers have counted every event. A worker counts a batch only after it
+        # committed it, so "nothing is pending in the database" comes true before the last count does.
+        await wait_for(lambda: sum(w.stats.processed for w in workers) >= len(bodies), 120)
+        for w in workers:  # stopped: nothing can be counted after the shares are read
+            await w.stop()
         shares = [w.stats.processed for w in workers]
         assert all(shares), f"both workers took a share: {shares}"
         assert sum(shares) == len(bodies)  # together they finished each event once...
         with psycopg.connect(url) as conn:  # ...and no event was finished twice (each finish counts an attempt)
+            assert conn.execute("SELECT count(*) FROM webhook_events WHERE status = 'pending'").fetchone()[0] == 0
             assert conn.execute("SELECT count(*) FROM webhook_events WHERE attempts <> 1").fetchone()[0] == 0
             per_event = conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM audit_log "
                                      "GROUP BY arguments->>'webhook_event_id') t").fetchone()[0]

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from api.errors import RETRY_AFTER_SECONDS
 from docusign_agent.metrics import WEBHOOK_DELIVERIES
 from docusign_client.connect import WEBHOOK_PATH
 from runtime.webhooks.parse import classify, verify_signature
@@ -50,7 +51,7 @@ class ConnectReceiver:
         service: WebhookService | None = getattr(scope["app"].state, "webhooks", None)
         if service is None or service.pool is None:
             await _answer(send, 503, _error("unavailable", "the webhook receiver is starting"),
-                          [(b"retry-after", b"5")])
+                          [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
             return
         headers = scope["headers"]
         limit = service.max_body
@@ -102,7 +103,7 @@ class ConnectReceiver:
             WEBHOOK_DELIVERIES.labels(outcome="unavailable").inc()
             log.error("connect delivery not stored (database unavailable): %s", exc)
             await _answer(send, 503, _error("unavailable", "the event could not be stored; retry later"),
-                          [(b"retry-after", b"5")])
+                          [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
             return
         except StoreRefused as exc:
             WEBHOOK_DELIVERIES.labels(outcome="refused_by_database").inc()

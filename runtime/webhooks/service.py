@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from db.connections import is_unavailable
 from db.mirror import REMATCH_CHANNEL
 from db.session import Database
 from db.urls import driver_url
@@ -45,13 +46,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'failed', $9, now())
 ON CONFLICT (dedupe_key) DO UPDATE SET deliveries = w.deliveries + 1
 RETURNING id, (xmax = 0) AS inserted
 """
-
-# "The database is not answering, for now": unreachable or dropped connections (class 08), shutting down or
-# cancelled (57), out of connections or resources (53), serialization conflicts (40), a read-only standby after
-# a failover (25006). The delivery is refused with 503 and Retry-After, and DocuSign's retry will be stored.
-UNAVAILABLE = (OSError, TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-               asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
-               asyncpg.TransactionRollbackError, asyncpg.ReadOnlySQLTransactionError)
 
 
 class StoreUnavailable(Exception):
@@ -141,10 +135,12 @@ class WebhookService:
                         row = await conn.fetchrow(STORE_FAILED, *args, failure)
                 else:
                     row = await conn.fetchrow(STORE_FAILED, *args, failure)
-        except UNAVAILABLE as exc:
-            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        except asyncpg.PostgresError as exc:
-            raise StoreRefused(f"{type(exc).__name__} (SQLSTATE {exc.sqlstate}): {exc}") from exc
+        except Exception as exc:
+            if is_unavailable(exc):  # refused with 503 and Retry-After: DocuSign's retry will be stored
+                raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            if isinstance(exc, asyncpg.PostgresError):
+                raise StoreRefused(f"{type(exc).__name__} (SQLSTATE {exc.sqlstate}): {exc}") from exc
+            raise
         inserted = bool(row["inserted"])
         if inserted and failure is None:
             if self.worker is not None:
