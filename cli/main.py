@@ -19,7 +19,7 @@ import uvicorn
 from email_validator import EmailNotValidError, validate_email
 
 from api.auth import issue_token
-from cli import webhooks
+from cli import mirror, webhooks
 from cli.evals import evals_app
 from cli.common import app, fail, out, prepared, settings_or_exit, with_database
 from db import profiles
@@ -29,6 +29,7 @@ from docusign_agent.settings import Settings
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(webhooks.connect_app, name="connect")
 app.add_typer(evals_app, name="evals")
+app.add_typer(mirror.mirror_app, name="mirror")
 
 
 @app.command()

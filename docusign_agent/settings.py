@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 OFFLINE_MODEL = "offline-planner"
 
 
+DOCUSIGN_POLL_SECONDS = 900  # DocuSign: status changes may be polled at most once every 15 minutes
+
+
 class SettingsError(Exception):
     """A configuration problem, phrased for a person in one line."""
 
@@ -109,6 +112,12 @@ class Settings(BaseSettings):
     # --- webhooks --------------------------------------------------------------------------------------
     webhook_max_attempts: int = Field(default=5, ge=1)
     webhook_max_body_bytes: int = Field(default=5_000_000, ge=1024)
+    mirror_sync_seconds: int = Field(
+        default=1080, ge=0,
+        description="How often the mirror asks DocuSign for status changes since its last sync, so that a lost "
+        "Connect delivery heals (0: only `docusign-agent mirror sync`). DocuSign allows one poll per 15 minutes "
+        "and suggests 17-20: against real DocuSign a smaller value is raised to 900.",
+    )
 
     # --- emulator --------------------------------------------------------------------------------------
     emulator_snapshot_path: Path | None = None
@@ -167,6 +176,14 @@ class Settings(BaseSettings):
     def docusign_is_real(self) -> bool:
         """Real DocuSign is configured; the emulator must then never be mounted."""
         return bool(self.docusign_integration_key and self.docusign_oauth_base_url)
+
+    @property
+    def mirror_sync_gap_seconds(self) -> int:
+        """The least time between two polls of one DocuSign user's status changes (DocuSign's limit is 15
+        minutes; the emulator has none, so tests may poll at once)."""
+        if self.docusign_is_real:
+            return max(self.mirror_sync_seconds, DOCUSIGN_POLL_SECONDS)
+        return self.mirror_sync_seconds
 
     @property
     def model_is_offline(self) -> bool:

@@ -37,6 +37,7 @@ class Delivery:
     payload: dict[str, Any]
     hmac_keys: list[str] = field(default_factory=list)
     attempt: int = 0
+    first_at: float | None = None  # loop time of the first attempt: retries stop a window after it
 
 
 @dataclass
@@ -48,6 +49,7 @@ class DeliveryRecord:
     status: int | None
     error: str | None
     at: str
+    abandoned: bool = False  # the last attempt of a delivery that never succeeded: Connect gave up
 
 
 class ConnectDispatcher:
@@ -151,22 +153,27 @@ class ConnectDispatcher:
         delivery.payload["retryCount"] = delivery.attempt
         body = json.dumps(delivery.payload, separators=(",", ":")).encode()
         status, error = await self._post(delivery, body)
-        self._record(delivery, status, error)
+        record = self._record(delivery, status, error)
         ok = status is not None and 200 <= status < 300
         if ok and cfg.connect_duplicate_rate > 0 and random.random() < cfg.connect_duplicate_rate:
             dup_status, dup_error = await self._post(delivery, body)
             self._record(delivery, dup_status, dup_error)
-        if ok or delivery.attempt >= cfg.connect_max_retries:
+        assert self._loop is not None
+        if delivery.first_at is None:
+            delivery.first_at = self._loop.time()
+        # DocuSign's schedule, exact (doubling from the base, capped), which tests observe: no jitter.
+        delay = Backoff(base=cfg.connect_retry_base_seconds, cap=cfg.connect_retry_cap_seconds,
+                        jitter=0.0).delay(delivery.attempt)
+        out_of_time = self._loop.time() + delay - delivery.first_at > cfg.connect_retry_window_seconds
+        if ok or delivery.attempt >= cfg.connect_max_retries or out_of_time:
             if not ok:
+                record.abandoned = True
                 log.warning(
                     "connect delivery to %s abandoned after %d retries", delivery.url, delivery.attempt
                 )
             self._pending -= 1
             return
         delivery.attempt += 1
-        # DocuSign's own schedule is exact (doubling), which tests observe: no jitter, and no cap that matters.
-        delay = Backoff(base=cfg.connect_retry_base_seconds, cap=86400.0, jitter=0.0).delay(delivery.attempt - 1)
-        assert self._loop is not None
         handle: asyncio.TimerHandle | None = None
 
         def requeue() -> None:
@@ -178,16 +185,9 @@ class ConnectDispatcher:
         handle = self._loop.call_later(delay, requeue)
         self._retries.add(handle)
 
-    def _record(self, delivery: Delivery, status: int | None, error: str | None) -> None:
+    def _record(self, delivery: Delivery, status: int | None, error: str | None) -> DeliveryRecord:
         data = delivery.payload.get("data") or {}
-        self.log.append(
-            DeliveryRecord(
-                delivery.url,
-                str(delivery.payload.get("event")),
-                str(data.get("envelopeId")),
-                delivery.attempt,
-                status,
-                error,
-                format_time(),
-            )
-        )
+        record = DeliveryRecord(delivery.url, str(delivery.payload.get("event")), str(data.get("envelopeId")),
+                                delivery.attempt, status, error, format_time())
+        self.log.append(record)
+        return record

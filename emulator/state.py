@@ -185,8 +185,13 @@ class EmulatorConfig:
     connect_duplicate_rate: float = 0.0
     connect_shuffle: bool = False
     connect_shuffle_window: int = 5
-    connect_max_retries: int = 5
-    connect_retry_base_seconds: float = 0.2
+    # DocuSign Connect's retry schedule for a failed delivery: the first retry after about 15 s, then
+    # exponential backoff, hours apart after a day of failures, giving up after 45 retries or 7 days, whichever
+    # comes first (tests shorten it through /_emulator/config).
+    connect_max_retries: int = 45
+    connect_retry_base_seconds: float = 15.0
+    connect_retry_cap_seconds: float = 86400.0
+    connect_retry_window_seconds: float = 7 * 86400.0
     connect_timeout_seconds: float = 10.0
     rate_limit_per_hour: int = 3000
     burst_limit_per_30s: int = 500

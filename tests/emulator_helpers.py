@@ -246,7 +246,9 @@ def clean_knobs(emu: Emu) -> Iterator[None]:
             "answer_429": False,
             "connect_duplicate_rate": 0.0,
             "connect_shuffle": False,
-            "connect_max_retries": 5,
+            "connect_max_retries": 45,
+            "connect_retry_base_seconds": 15.0,
+            "connect_retry_window_seconds": 7 * 86400.0,
             "access_token_ttl_seconds": 3600,
         },
     )

@@ -629,8 +629,16 @@ def test_connect_account_config_signs_with_every_hmac_key(
     assert sorted(e["data"]["recipientId"] for e in rc) == ["1", "2"]
 
 
-def test_connect_retries_after_listener_errors(emu: Emu, session: Session, listener: Listener) -> None:
+def test_connect_default_retry_schedule_is_docusigns(emu: Emu) -> None:
+    config = emu.control("GET", "/config").json()
+    assert config["connect_retry_base_seconds"] == 15.0 and config["connect_max_retries"] == 45
+    assert config["connect_retry_cap_seconds"] == 86400.0 and config["connect_retry_window_seconds"] == 7 * 86400.0
+
+
+def test_connect_retries_after_listener_errors(emu: Emu, session: Session, listener: Listener,
+                                               clean_knobs: None) -> None:
     s = session
+    emu.control("POST", "/config", {"connect_retry_base_seconds": 0.2})  # DocuSign's schedule, in miniature
     path = "flaky-" + uuid.uuid4().hex[:8]
     listener.fail_next[path] = 2
     env_id = make_envelope(s, event_notification={"url": listener.hook(path), "events": ["envelope-sent"]})
@@ -643,6 +651,23 @@ def test_connect_retries_after_listener_errors(emu: Emu, session: Session, liste
         return statuses if 200 in statuses else None
 
     assert wait_for(delivered) == [500, 500, 200]
+
+
+def test_connect_gives_up_after_its_retries(emu: Emu, session: Session, listener: Listener,
+                                            clean_knobs: None) -> None:
+    emu.control("POST", "/config", {"connect_retry_base_seconds": 0.05, "connect_max_retries": 3})
+    path = "down-" + uuid.uuid4().hex[:8]
+    listener.fail_next[path] = 100
+    env_id = make_envelope(session, event_notification={"url": listener.hook(path), "events": ["envelope-sent"]})
+
+    def abandoned() -> list[dict[str, Any]] | None:
+        log = [d for d in emu.control("GET", "/connect/deliveries").json()["deliveries"] if d["envelope_id"] == env_id]
+        return log if any(d["abandoned"] for d in log) else None
+
+    log = wait_for(abandoned)  # the first attempt and three retries, the last one marked as given up
+    assert [(d["status"], d["retry_count"], d["abandoned"]) for d in log] == [
+        (500, 0, False), (500, 1, False), (500, 2, False), (500, 3, True)]
+    assert listener.for_envelope(env_id, path) == []
 
 
 def test_connect_duplicates_and_shuffle_knobs(

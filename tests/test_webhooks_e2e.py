@@ -6,7 +6,6 @@ delivers, the mirror shows `completed`, and an open `/v1/events` client receives
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from docusign_esign import EnvelopeDefinition, TemplateRole
 
 from api.app import create_app
 from api.auth import issue_token
@@ -24,7 +22,7 @@ from db.session import Database
 from docusign_agent.settings import Settings
 from emulator.standalone import build_standalone_app
 from tests.conftest import DatabaseFactory, role_urls
-from tests.webhook_helpers import make_profile, serve, sse_frames, wait_for
+from tests.webhook_helpers import listen_for_envelopes, make_profile, send_nda, serve, sign_all, wait_for
 
 KEY = "k-" + secrets.token_urlsafe(24)
 
@@ -62,39 +60,11 @@ async def test_send_sign_connect_mirror_and_events(emulator: str, settings: Sett
             ready = asyncio.Event()
             token = issue_token(app_settings, user, "e2e@example.com")
 
-            async def listen() -> None:
-                async with http.stream("GET", f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}
-                                       ) as response:
-                    async for frame in sse_frames(response):
-                        if frame.get("event") == "ready":
-                            ready.set()
-                        elif frame.get("event") == "envelope":
-                            frames.append(json.loads(frame["data"]))
-                            if frames[-1]["status"] == "completed":
-                                return
-
-            listener = asyncio.create_task(listen())
+            listener = asyncio.create_task(listen_for_envelopes(http, base, token, frames, ready))
             await asyncio.wait_for(ready.wait(), 10)  # `ready` is sent once the subscription is open
 
-            templates = (await client.list_templates()).value
-            nda = next(t for t in templates.envelope_templates if t.name == "Mutual NDA")
-            request_id = str(uuid.uuid4())
-            summary = (await client.create_envelope(EnvelopeDefinition(
-                template_id=nda.template_id, status="sent", email_subject="NDA with Northwind",
-                template_roles=[TemplateRole(role_name="Party A", name="Ann", email="ann@example.com"),
-                                TemplateRole(role_name="Party B", name="Bob", email="bob@example.com")]),
-                request_id=request_id)).value
-            async with database.user_session(user) as session:
-                await mirror.record_sent_envelope(session, user, envelope_id=summary.envelope_id,
-                                                  account_id=client.account_id, status=summary.status,
-                                                  email_subject="NDA with Northwind", request_id=request_id)
-            envelope_id = summary.envelope_id
-            state = (await http.get(f"{emulator}/envelopes/{envelope_id}")).json()
-            for r in sorted((r for r in state["recipients"] if r["kind"] == "signer"),
-                            key=lambda r: r["routing_order"]):
-                signed = await http.post(f"{emulator}/envelopes/{envelope_id}/sign",
-                                         json={"recipient_id": r["recipient_id"]})
-                assert signed.status_code == 200, signed.text
+            envelope_id, request_id = await send_nda(client, database, user, "NDA with Northwind")
+            await sign_all(http, emulator, envelope_id)
 
             async def completed() -> bool:
                 async with database.user_session(user) as session:

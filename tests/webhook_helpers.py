@@ -359,6 +359,49 @@ async def sse_frames(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
             frame[name] = value
 
 
+async def send_nda(client: Any, database: Any, user: uuid.UUID, subject: str) -> tuple[str, str]:
+    """Send the emulator's "Mutual NDA" template as the send tools send (a request id, then the mirror's record);
+    returns (envelope id, request id). `client` is the user's `DocuSignClient`, `database` the app's."""
+    from docusign_esign import EnvelopeDefinition, TemplateRole
+
+    from db import mirror
+
+    nda = next(t for t in (await client.list_templates()).value.envelope_templates if t.name == "Mutual NDA")
+    request_id = str(uuid.uuid4())
+    summary = (await client.create_envelope(EnvelopeDefinition(
+        template_id=nda.template_id, status="sent", email_subject=subject,
+        template_roles=[TemplateRole(role_name="Party A", name="Ann", email="ann@example.com"),
+                        TemplateRole(role_name="Party B", name="Bob", email="bob@example.com")]),
+        request_id=request_id)).value
+    async with database.user_session(user) as session:
+        await mirror.record_sent_envelope(session, user, envelope_id=summary.envelope_id,
+                                          account_id=client.account_id, status=summary.status,
+                                          email_subject=subject, request_id=request_id)
+    return str(summary.envelope_id), request_id
+
+
+async def sign_all(http: httpx.AsyncClient, emulator: str, envelope_id: str) -> None:
+    """Every signer signs, in routing order, through the emulator's control API."""
+    state = (await http.get(f"{emulator}/envelopes/{envelope_id}")).json()
+    for r in sorted((r for r in state["recipients"] if r["kind"] == "signer"), key=lambda r: r["routing_order"]):
+        signed = await http.post(f"{emulator}/envelopes/{envelope_id}/sign", json={"recipient_id": r["recipient_id"]})
+        assert signed.status_code == 200, signed.text
+
+
+async def listen_for_envelopes(http: httpx.AsyncClient, base: str, token: str, frames: list[dict[str, Any]],
+                               ready: asyncio.Event, until: str = "completed") -> None:
+    """Follow `/v1/events` as the chat page does: set `ready` once subscribed, collect `envelope` frames into
+    `frames`, and return once one says `until`."""
+    async with http.stream("GET", f"{base}/v1/events", headers={"Authorization": f"Bearer {token}"}) as response:
+        async for frame in sse_frames(response):
+            if frame.get("event") == "ready":
+                ready.set()
+            elif frame.get("event") == "envelope":
+                frames.append(json.loads(frame["data"]))
+                if frames[-1]["status"] == until:
+                    return
+
+
 def mirror_state(owner_url: str, envelope_ids: list[str]) -> dict[str, dict[str, Any]]:
     with psycopg.connect(owner_url) as conn:
         envs = conn.execute("SELECT id, envelope_id, status FROM envelopes WHERE envelope_id = ANY(%s)",

@@ -7,7 +7,7 @@ from db.models.base import Base
 from db.models.bulk import BulkOperation, BulkRecipient
 from db.models.crons import Cron
 from db.models.documents import AnalysisResult, Document
-from db.models.envelopes import Envelope, Recipient, WebhookEvent
+from db.models.envelopes import Envelope, MirrorSync, Recipient, WebhookEvent
 from db.models.evals import EvalResult
 from db.models.identity import ApiCredential, ApiKey, Profile, UserPreferences
 from db.models.store import StoreItem, StoreVector
@@ -39,5 +39,5 @@ USER_OWNED: dict[str, str] = {
 
 __all__ = [
     "AnalysisResult", "ApiCredential", "Approval", "ApiKey", "Assistant", "AssistantVersion", "AuditLog", "Base", "BulkOperation", "BulkRecipient", "Cron",
-    "Document", "Envelope", "EvalResult", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
+    "Document", "Envelope", "EvalResult", "MirrorSync", "Profile", "Recipient", "Run", "StoreItem", "StoreVector", "Thread", "USER_OWNED", "UserPreferences", "WebhookEvent",
 ]

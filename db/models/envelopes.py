@@ -131,3 +131,18 @@ class Recipient(Base):
     declined_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = updated_at()
+
+
+class MirrorSync(Base):
+    """When the mirror last asked DocuSign for status changes, per DocuSign account and user (reconciliation).
+
+    Keyed by DocuSign's ids, not ours: DocuSign's polling limit is theirs. Only the webhook role reads and
+    writes it; it holds no personal data."""
+
+    __tablename__ = "mirror_syncs"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    docusign_user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    polled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    from_date: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    envelopes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

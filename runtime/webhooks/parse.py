@@ -249,8 +249,26 @@ def with_fetched_state(ev: ParsedEvent, envelope: Mapping[str, Any]) -> ParsedEv
     if not envelope.get("status"):
         raise EventError(f"DocuSign returned no status for envelope {ev.envelope_id}")
     generated = ev.generated_at.isoformat() if ev.generated_at else None
-    body = orjson.dumps({"event": ev.event, "generatedDateTime": generated,
-                         "data": {"accountId": ev.account_id, "userId": ev.docusign_user_id,
-                                  "envelopeId": ev.envelope_id, "recipientId": ev.recipient_id or "",
-                                  "envelopeSummary": dict(envelope)}})
-    return parse_event(body)
+    return parse_event(sim_body(ev.event, generated, ev.account_id, ev.docusign_user_id, ev.envelope_id,
+                                envelope, recipient_id=ev.recipient_id or ""))
+
+
+RECONCILED_EVENT = "envelope-reconciled"
+
+
+def reconciled_body(envelope: Mapping[str, Any], account_id: str, docusign_user_id: str) -> bytes:
+    """An envelope's state as DocuSign's listStatusChanges returned it (REST JSON, recipients and custom
+    fields included), as the JSON SIM body the worker applies. Its time is the envelope's own last change, so
+    the same state read by two syncs is one event (the dedupe key), and an older state never wins."""
+    changed = envelope.get("lastModifiedDateTime") or envelope.get("statusChangedDateTime")
+    return sim_body(RECONCILED_EVENT, changed, account_id, docusign_user_id,
+                    str(envelope.get("envelopeId") or ""), envelope)
+
+
+def sim_body(event: str | None, generated: str | None, account_id: str | None, docusign_user_id: str | None,
+             envelope_id: str, summary: Mapping[str, Any], *, recipient_id: str = "") -> bytes:
+    """The one JSON SIM shape the product writes itself (an event completed by asking DocuSign, a state
+    found by reconciliation), as Connect would have delivered it."""
+    return orjson.dumps({"event": event, "generatedDateTime": generated,
+                         "data": {"accountId": account_id, "userId": docusign_user_id, "envelopeId": envelope_id,
+                                  "recipientId": recipient_id, "envelopeSummary": dict(summary)}})

@@ -28,6 +28,7 @@ from docusign_client.clients import DocuSignClients
 from docusign_client.errors import NotConnected
 from runtime.bus import EventBus
 from runtime.webhooks.parse import Classified, EventError, signing_keys
+from runtime.webhooks.reconcile import MirrorSync
 from runtime.webhooks.worker import WAKE_CHANNEL, WebhookWorker
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class WebhookService:
         self.worker_enabled = worker
         self.pool: asyncpg.Pool | None = None
         self.worker: WebhookWorker | None = None
+        self.sync: MirrorSync | None = None  # reconciliation, where there are DocuSign clients to ask with
         self._notify = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncpg.Connection | None = None
@@ -99,10 +101,15 @@ class WebhookService:
         if self.worker_enabled:
             docusign = self.docusign
             self.worker = WebhookWorker(self.pool, bus=self.bus, max_attempts=self.settings.webhook_max_attempts,
-                                        fetch_envelope=self._fetch_envelope if docusign is not None else None,
+                                        fetch_envelope=self.fetch_envelope if docusign is not None else None,
                                         invalidate=docusign.invalidate if docusign is not None else None)
             self.worker.start()
             self._tasks.append(loop.create_task(self._listen(), name="webhook-listener"))
+        if self.docusign is not None:
+            self.sync = MirrorSync(self.pool, self.docusign, self.store,
+                                   gap_seconds=self.settings.mirror_sync_gap_seconds)
+            if self.worker_enabled and self.settings.mirror_sync_seconds > 0:
+                self._tasks.append(loop.create_task(self._reconcile(), name="mirror-sync"))
 
     async def stop(self) -> None:
         self._closing = True
@@ -148,7 +155,7 @@ class WebhookService:
             self._notify.set()
         return int(row["id"]), inserted
 
-    async def _fetch_envelope(self, user_id: uuid.UUID, account_id: str, envelope_id: str) -> dict[str, Any]:
+    async def fetch_envelope(self, user_id: uuid.UUID, account_id: str, envelope_id: str) -> dict[str, Any]:
         """DocuSign's envelope, recipients and custom fields included, through its owner's client (with the
         client layer's retries), as the REST JSON a Connect body would carry."""
         assert self.docusign is not None
@@ -159,6 +166,29 @@ class WebhookService:
                              f"connection to fetch it with: {exc}") from None
         envelope = await client.get_envelope(envelope_id, include="recipients,custom_fields")
         return client.api_client.sanitize_for_serialization(envelope.value)  # type: ignore[no-any-return]
+
+    async def wake_workers(self) -> None:
+        """Wake every process's worker now (the CLI, which exits before the coalescing notifier would run)."""
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            await conn.execute(f"NOTIFY {WAKE_CHANNEL}")
+
+    async def _reconcile(self) -> None:
+        """Every MIRROR_SYNC_SECONDS (first after one interval, not at start-up): every process runs this, and
+        `mirror_syncs` lets only one of them poll each DocuSign user within DocuSign's limit."""
+        assert self.sync is not None
+        while True:
+            await asyncio.sleep(self.settings.mirror_sync_seconds)
+            try:
+                results = await self.sync.sync_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database may be down: the next round tries again
+                log.warning("mirror sync failed: %s: %s", type(exc).__name__, exc)
+                continue
+            new = sum(r.new for r in results)
+            if new:
+                log.info("mirror sync: %d envelope state(s) not delivered by Connect were queued", new)
 
     # --- wake-ups across processes ------------------------------------------------------------------------
     async def _notifier(self) -> None:
