@@ -73,3 +73,22 @@ async def for_call(session: AsyncSession, tool_call_id: str) -> list[AuditLog]:
     """Every row about one tool call, oldest first (a held call has its hold, then the call itself)."""
     stmt = select(AuditLog).where(AuditLog.tool_call_id == tool_call_id).order_by(AuditLog.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def unfinished(session: AsyncSession, thread_id: str, *, except_run: str | None = None) -> list[AuditLog]:
+    """Calls of `thread_id` still `started` whose run is not this one: what a dead process left unfinished
+    (one run runs on a thread at a time, so no other run's call can be in progress)."""
+    stmt = select(AuditLog).where(AuditLog.thread_id == thread_id, AuditLog.status == "started")
+    if except_run is not None:
+        stmt = stmt.where(AuditLog.run_id.is_distinct_from(except_run))
+    return list((await session.execute(stmt.order_by(AuditLog.id))).scalars())
+
+
+async def interrupted(session: AsyncSession, row: AuditLog, *, message: str, outcome: dict[str, Any] | None = None,
+                      envelope_id: str | None = None) -> None:
+    """The one update of an unfinished row: `interrupted`, with what recovery found out."""
+    values: dict[str, Any] = {"status": "interrupted", "error_code": "interrupted", "error_message": message,
+                              "outcome": outcome, "finished_at": dt.datetime.now(dt.UTC)}
+    if envelope_id is not None:
+        values["envelope_id"] = envelope_id
+    await session.execute(update(AuditLog).where(AuditLog.id == row.id, AuditLog.status == "started").values(**values))

@@ -48,6 +48,9 @@ class ToolSpec:
     precheck: Precheck | None = None
     effect: Effect = field(kw_only=True)
     idempotent: bool = field(default=False, kw_only=True)  # the same call again changes nothing more
+    # Creates an envelope stamped with the call's `ToolContext.request_id`: after a crash mid-call, DocuSign
+    # can be asked whether it exists (`tools.recovery`).
+    creates_envelope: bool = field(default=False, kw_only=True)
 
     def needs_approval(self, args: dict[str, Any], *, confirm_reminders: bool = True) -> bool:
         if self.approval == "always":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 
 from docusign_esign import (
@@ -126,7 +125,7 @@ async def send_document(ctx: ToolContext, args: SendDocumentArgs) -> dict[str, A
         status="created" if args.draft else "sent", event_notification=_event_notification(ctx),
     )
     client = await docusign(ctx)
-    request_id = str(uuid.uuid4())
+    request_id = ctx.request_id
     created = await client.create_envelope(definition, request_id=request_id)
     return await _created(ctx, client, created, subject, args.draft, request_id, recipients)
 
@@ -207,7 +206,7 @@ async def send_template(ctx: ToolContext, args: SendTemplateArgs) -> dict[str, A
     else:
         definition.template_id = template.template_id
         definition.template_roles = assigned
-    request_id = str(uuid.uuid4())
+    request_id = ctx.request_id
     created = await client.create_envelope(definition, request_id=request_id)
     result = await _created(ctx, client, created, subject, args.draft, request_id, recipients)
     if free:
@@ -222,10 +221,10 @@ SPECS = [
              "order and tabs at text anchors; sends it, or saves a draft when draft=true.", SendDocumentArgs,
              send_document, approval="unless_draft", docusign_call="POST envelopes (documents)",
              precheck=check_send_document,
-             effect="write"),
+             effect="write", creates_envelope=True),
     ToolSpec("send_template", "Create an envelope from a template (by name or id), filling its roles; sends it, or "
              "saves a draft when draft=true.", SendTemplateArgs, send_template, approval="unless_draft",
              docusign_call="POST envelopes (templateId + templateRoles; a compositeTemplate when cc is given)",
              precheck=check_send_template,
-             effect="write"),
+             effect="write", creates_envelope=True),
 ]

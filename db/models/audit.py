@@ -12,7 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, one_of
 
-AUDIT_STATUSES = ("started", "awaiting_approval", "succeeded", "failed", "rejected")
+# `interrupted`: the process running the call died; recovery answered the call with what is known.
+AUDIT_STATUSES = ("started", "awaiting_approval", "succeeded", "failed", "rejected", "interrupted")
 
 
 class AuditLog(Base):
@@ -22,6 +23,7 @@ class AuditLog(Base):
         one_of("actor", ("user", "agent", "webhook", "system")),
         Index("ix_audit_log_user_id_started_at", "user_id", text("started_at DESC")),
         Index("ix_audit_log_envelope_id", "envelope_id"),
+        Index("ix_audit_log_started_thread", "thread_id", postgresql_where=text("status = 'started'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

@@ -27,6 +27,8 @@ from langgraph.types import Command, Send
 from psycopg_pool import AsyncConnectionPool
 
 from agent.checkpointer import PooledPostgresSaver
+from agent.context import RunContext
+from agent.recovery import recover_thread
 from db.session import Database
 from db.store import UserStore
 from docusign_agent.logs import run_id_var, thread_id_var
@@ -118,6 +120,7 @@ class RunExecutor:
             graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
                 update={"store": self.store_for(claim.user_id), "checkpointer": self.checkpointer_for(claim.user_id)})
             async with asyncio.timeout(self.run_timeout_seconds):
+                await self.recover(graph, claim, current=True)
                 await self._stream(graph, publisher, kwargs, config)
                 await publisher.flush()
         except asyncio.CancelledError:
@@ -190,6 +193,27 @@ class RunExecutor:
         if self.context is not None and isinstance(schema, type) and isinstance(self.context, schema):
             return self.context
         return sent or None
+
+    # --- recovery -------------------------------------------------------------------------------------
+
+    async def recover(self, graph: Any, claim: ClaimedRun, *, current: bool) -> int:
+        """For the agent's graph: answer the tool calls a dead run left unanswered on the thread, and mark
+        their audit rows (`agent/recovery.py`). `current`: `claim` is the run about to start (only unfinished
+        audit rows make it look); otherwise `claim` is the run the sweep found dead."""
+        context = self._context_for(graph, None)
+        if not isinstance(context, RunContext) or context.dependencies is None:
+            return 0  # another graph: its tools are not ours to account for
+        return await recover_thread(graph, context.dependencies, claim.user_id, claim.thread_id,
+                                    current_run=claim.run_id if current else None, read_state=not current)
+
+    async def recover_lost(self, claim: ClaimedRun) -> int:
+        """After the sweep settled `claim` as lost: recover its thread (see `recover`)."""
+        async with self.db.user_session(claim.user_id) as session:
+            run = await store.get_run(session, claim.thread_id, claim.run_id)
+        if run is None:
+            return 0
+        graph = self.graph_for(run.kwargs["graph_id"], claim.user_id)  # the owner's checkpoints (RLS)
+        return await self.recover(graph, claim, current=False)
 
     # --- settling -------------------------------------------------------------------------------------
 

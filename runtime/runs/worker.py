@@ -184,11 +184,15 @@ class RunWorker:
             rows = (await session.execute(text("SELECT * FROM dsa_sweep_runs(:s)"),
                                           {"s": self.options.stale_after_seconds})).all()
             await session.execute(text("SELECT dsa_sweep_store()"))
-        for run_id, _thread_id, _user_id in rows:
+        for run_id, thread_id, user_id in rows:
             log.warning("run %s lost its worker; marked as error", run_id)
             error = {"error": "WorkerLost", "message": "the server process executing this run stopped"}
             await self.bus.publish(run_stream(run_id), "error", orjson.dumps(error))
             await publish_end(self.bus, run_id, "error")
+            try:  # the tool calls it left unanswered, and their audit rows
+                await self.executor.recover_lost(ClaimedRun(run_id, thread_id, user_id))
+            except Exception:
+                log.exception("recovering the thread of lost run %s failed; its next run retries", run_id)
         if rows:
             self._wake.set()
         return len(rows)
