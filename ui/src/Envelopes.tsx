@@ -1,6 +1,7 @@
 // The person's envelopes, live: the mirror from /v1/envelopes, kept current by /v1/events without a reload.
 import { useCallback, useEffect, useState } from "react";
 import { Api, describeError, readEvents } from "./api";
+import { useReader } from "./reader";
 import { WaitingForYou } from "./Waiting";
 import { formatDate } from "./words";
 
@@ -80,27 +81,18 @@ function EnvelopeCard({ envelope, api }: { envelope: Envelope; api: Api }) {
 export function EnvelopesPanel({ api, refreshKey, onNotice }: { api: Api; refreshKey: number; onNotice: (n: Notice) => void }) {
   const [envelopes, setEnvelopes] = useState<Envelope[] | null>(null);
   const [bulk, setBulk] = useState<Bulk[]>([]);
-  const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
   const [held, setHeld] = useState(0);  // bumped when a held call appears or is decided, to re-read the list
 
-  const load = useCallback(async () => {
-    try {
-      const [list, batches] = await Promise.all([
-        api.get<{ envelopes: Envelope[] }>("/v1/envelopes?limit=50"),
-        api.get<{ bulk_sends: Bulk[] }>("/v1/bulk?limit=10"),
-      ]);
-      setEnvelopes(list.envelopes);
-      setBulk(batches.bulk_sends);
-      setError(null);
-    } catch (e) {
-      setError(describeError(e));
-    }
+  const read = useCallback(async () => {
+    const [list, batches] = await Promise.all([
+      api.get<{ envelopes: Envelope[] }>("/v1/envelopes?limit=50"),
+      api.get<{ bulk_sends: Bulk[] }>("/v1/bulk?limit=10"),
+    ]);
+    setEnvelopes(list.envelopes);
+    setBulk(batches.bulk_sends);
   }, [api]);
-
-  useEffect(() => {
-    void load();
-  }, [load, refreshKey]);
+  const { error, load } = useReader(read, refreshKey);
 
   useEffect(() => {
     const controller = new AbortController();

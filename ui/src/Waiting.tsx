@@ -1,9 +1,10 @@
 // "Waiting for you": calls an MCP client held for the person's decision (/v1/approvals), each in the words of
 // the chat's approval card, with Approve (the call runs as it was held) and Reject (nothing is done).
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { Api, describeError } from "./api";
 import type { Notice } from "./Envelopes";
 import { Inline } from "./Markdown";
+import { useReader } from "./reader";
 import { formatDate } from "./words";
 
 type Held = { id: string; tool: string; description: string; source: string; created_at: string | null };
@@ -14,20 +15,10 @@ const SOURCES: Record<string, string> = { mcp: "an MCP client", api: "a program"
 export function WaitingForYou({ api, refreshKey, onNotice }: { api: Api; refreshKey: number; onNotice: (n: Notice) => void }) {
   const [items, setItems] = useState<Held[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setItems((await api.get<{ approvals: Held[] }>("/v1/approvals")).approvals);
-      setError(null);
-    } catch (e) {
-      setError(describeError(e));
-    }
+  const read = useCallback(async () => {
+    setItems((await api.get<{ approvals: Held[] }>("/v1/approvals")).approvals);
   }, [api]);
-
-  useEffect(() => {
-    void load();
-  }, [load, refreshKey]);
+  const { error, setError, load } = useReader(read, refreshKey);
 
   const decide = async (item: Held, decision: "approve" | "reject") => {
     setBusy(item.id);
