@@ -70,16 +70,16 @@ async def test_tool_call_parses_into_ai_message(model: ChatOpenAI) -> None:
 
 async def test_tool_call_streams_as_chunks(model: ChatOpenAI) -> None:
     bound = model.bind_tools(langchain_tools())
-    chunks = [c async for c in bound.astream(prompt(f"void {GUID} because the terms changed"))]
+    chunks = [c async for c in bound.astream(prompt(f"download the certificate of completion for {GUID}"))]
     fragments = [tc for c in chunks for tc in c.tool_call_chunks]
     assert len(fragments) > 3
     full = chunks[0]
     for chunk in chunks[1:]:
         full += chunk
     (call,) = full.tool_calls
-    assert call["name"] == "void_envelope"
-    validate("void_envelope", call["args"])
-    assert call["args"] == {"envelope_id": GUID, "reason": "The terms changed"}
+    assert call["name"] == "download_document"
+    validate("download_document", call["args"])
+    assert call["args"] == {"envelope_id": GUID, "document": "certificate"}
 
 
 async def test_agent_loop_with_tool_messages(model: ChatOpenAI) -> None:

@@ -42,6 +42,20 @@ def first_step(text: str, prefs: str | None = None, tools: list | None = None):
     return plan(messages, TOOLS if tools is None else tools, TODAY)
 
 
+def action_step(text: str):
+    """The step that acts: a void, reminder or correction by id first reads the envelope (here: still out)."""
+    messages = [system(), user(text)]
+    decided = plan(messages, TOOLS, TODAY)
+    if [name for name, _ in decided.tool_calls] == ["get_envelope_status"] and not text.startswith(("status", "who")):
+        envelope_id = decided.tool_calls[0][1]["envelope_id"]
+        messages += [assistant_calls(("c0", "get_envelope_status", {"envelope_id": envelope_id})),
+                     tool_result("c0", {"summary": "Sent.", "envelope": {
+                         "envelopeId": envelope_id, "status": "sent", "recipients": {"signers": [
+                             {"name": "Bob", "email": "bob@x.com", "status": "sent", "recipientId": "1"}]}}})]
+        decided = plan(messages, TOOLS, TODAY)
+    return decided
+
+
 # --- one natural request per tool (and the common variants) ------------------------------------------------
 TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("list my envelopes", "list_envelopes", {}),
@@ -112,7 +126,7 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("text", "tool", "expected"), TABLE, ids=[row[0][:50] for row in TABLE])
 def test_request_becomes_a_valid_tool_call(text: str, tool: str, expected: dict[str, Any]) -> None:
-    decided = first_step(text)
+    decided = action_step(text)
     assert decided.content is None, decided.content
     assert [name for name, _ in decided.tool_calls] == [tool]
     arguments = decided.tool_calls[0][1]
@@ -179,6 +193,15 @@ def envelope(envelope_id: str, status: str, subject: str, *signers: tuple[str, s
                                        for i, (n, e, s) in enumerate(signers)]}}
 
 
+def still_out(respond: Responder) -> Responder:
+    """`respond`, with envelopes read by get_envelope_status still waiting for signature."""
+    def answer(name: str, args: dict) -> dict:
+        if name == "get_envelope_status":
+            return {"summary": "Sent.", "envelope": envelope(args["envelope_id"], "sent", "NDA", ("Bob", "bob@x.com", "sent"))}
+        return respond(name, args)
+    return answer
+
+
 def test_void_by_lookup_of_a_completed_envelope_explains_without_calling() -> None:
     def respond(name: str, args: dict) -> dict:
         assert name == "list_envelopes" and args == {"recipient": "bob@x.com"}
@@ -195,7 +218,7 @@ def test_a_failed_void_is_explained() -> None:
         return {"error": "ENVELOPE_CANNOT_VOID_INVALID_STATE",
                 "message": "The envelope can't be voided because it is already completed."}
 
-    answer, calls, _ = converse(f"void {GUID} because the deal fell through", respond)
+    answer, calls, _ = converse(f"void {GUID} because the deal fell through", still_out(respond))
     assert answer == "The envelope can't be voided because it is already completed."
 
 
@@ -216,11 +239,11 @@ def test_ambiguous_lookup_asks_which_with_real_ids_then_follow_up_acts() -> None
 
 
 def test_missing_reason_is_asked_for_and_the_answer_completes_the_request() -> None:
-    respond = lambda name, args: {"summary": f"Envelope {args['envelope_id']} was voided."}  # noqa: E731
+    respond = still_out(lambda name, args: {"summary": f"Envelope {args['envelope_id']} was voided."})
     answer, calls, history = converse(f"void {GUID}", respond)
     assert not calls and "reason" in answer.lower()
     answer, calls, _ = converse("the client asked for new terms", respond, history=history)
-    assert calls == [("void_envelope", {"envelope_id": GUID, "reason": "The client asked for new terms"})]
+    assert calls[-1:] == [("void_envelope", {"envelope_id": GUID, "reason": "The client asked for new terms"})]
     assert answer == f"Envelope {GUID} was voided."
 
 
@@ -329,9 +352,9 @@ def test_list_answer_names_envelopes_and_respects_concise() -> None:
 
 
 def test_rejected_approval_says_nothing_was_done() -> None:
-    respond = lambda name, args: {"error": "rejected", "message": "The user rejected this action."}  # noqa: E731
+    respond = still_out(lambda name, args: {"error": "rejected", "message": "The user rejected this action."})
     answer, calls, _ = converse(f"void {GUID} because the terms changed", respond)
-    assert [c[0] for c in calls] == ["void_envelope"]
+    assert [c[0] for c in calls] == ["get_envelope_status", "void_envelope"]
     assert answer.startswith("Nothing was done: voiding the envelope was rejected.")
 
 

@@ -109,14 +109,14 @@ async def test_stream_without_usage_has_no_usage_chunk(client: httpx.AsyncClient
 
 
 async def test_stream_tool_call_deltas_like_openai(client: httpx.AsyncClient) -> None:
-    messages = [user(f"void {GUID} because the terms changed")]
+    messages = [user(f"download the certificate of completion for {GUID}")]
     expected = (await client.post("/chat/completions", json=body(messages, tools=TOOLS))).json()
     (want,) = expected["choices"][0]["message"]["tool_calls"]
     chunks, _ = await stream_chunks(client, body(messages, tools=TOOLS, stream=True))
     first = chunks[0]["choices"][0]["delta"]
     assert first["role"] == "assistant" and first["content"] is None
     assert first["tool_calls"] == [{"index": 0, "id": want["id"], "type": "function",
-                                    "function": {"name": "void_envelope", "arguments": ""}}]
+                                    "function": {"name": "download_document", "arguments": ""}}]
     fragments = []
     for chunk in chunks[1:-1]:
         (delta_call,) = chunk["choices"][0]["delta"]["tool_calls"]
@@ -124,7 +124,7 @@ async def test_stream_tool_call_deltas_like_openai(client: httpx.AsyncClient) ->
         fragments.append(delta_call["function"]["arguments"])
     assert len(fragments) > 3
     assert "".join(fragments) == want["function"]["arguments"]
-    assert json.loads("".join(fragments)) == {"envelope_id": GUID, "reason": "The terms changed"}
+    assert json.loads("".join(fragments)) == {"envelope_id": GUID, "document": "certificate"}
     assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}
 
 

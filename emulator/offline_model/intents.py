@@ -155,7 +155,8 @@ def _correct(intent: Intent, clause: str, ctx: Context) -> None:
     if number and "recipient" not in intent.args:
         intent.args["recipient"] = str(number)
     elif owner and "recipient" not in intent.args:
-        intent.recipient_name = owner.group(1)
+        generic = owner.group(1).lower() in {"signer", "recipient", "signatory", "their", "its", "his", "her"}
+        intent.recipient_name = "?" if generic else owner.group(1)
     if "recipient" not in intent.args and not intent.recipient_name and (intent.args.get("name") or intent.args.get(
             "email")) and re.search(r"\b(?:the|its|their) (?:signer|recipient)\b", clause, re.I):
         intent.recipient_name = "?"  # "the signer": the envelope's only signer, read from the envelope

@@ -116,7 +116,8 @@ def classify(clause: str) -> str | None:
     if vocabulary.CORRECTION_CUES.search(low) and not re.match(r"\s*(?:please\s+)?send\b", low) and (
             len(found) >= 2 or (found and re.search(r"\b(?:email|address|e-mail|name)\b", low))):
         return "correct"
-    if re.search(r"\bcorrect\b|\brename\b|\b(?:change|fix|update|edit)\b.*\b(?:email|name|address)\b", low):
+    if re.search(r"\bcorrect\b|\brename\b|\b(?:change|fix|update|edit)\b.*\b(?:email|name|address)\b", low) or (
+            found and re.search(r"\b(?:change|fix|update|edit|swap|replace)\b.*\b(?:signer|recipient)s?\b", low)):
         return "correct"
     if re.search(r"\bremind|\bnudge\b|\bresend\b|\bchase\b|\bfollow[- ]up\b|\bping\b", low):
         return "remind"

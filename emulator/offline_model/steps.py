@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import answers, dialogue
+from . import answers, dialogue, guards
 from .conversation import Context, Exchange, Prefs, recipients_of
 from .intents import Intent
 
-_ACTIONABLE = {"created", "sent", "delivered", "correct"}
+_ACTIONABLE = guards.ACTIONABLE
 _VERBS = {"void": "void", "remind": "remind", "correct": "correct", "status": "check", "download": "download",
           "audit": "show the history of", "envelope_documents": "list the documents of", "send_draft": "send",
           "signing_link": "create a signing link for"}
@@ -60,6 +60,23 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
         if intent.ask:  # the envelope is found and can be acted on: now ask for what is missing (the reason)
             return Done(used, [intent.ask], ok=False, asked=True)
     args = dict(intent.args)
+    checked: dict[str, dict[str, Any]] = {}
+    lines: list[str] = []
+    seen = guards.seen_envelopes(ctx.events) if intent.kind in guards.GUARDED and intent.lookup is None else {}
+    if ids and seen and all(i in seen for i in ids):
+        found = guards.verdict_from_seen(ids, seen, intent.kind)
+        ids, checked, lines = found.ids, found.envelopes, found.lines
+        if not ids:
+            return Done(used, lines, ok=False)
+    elif guards.needs_check(intent.kind, ids, intent.lookup is not None, seen) and ctx.has_tool("get_envelope_status"):
+        if len(done) <= used:
+            return Calls(guards.check_calls(ids))
+        if done[used].names != ["get_envelope_status"] * len(ids):
+            return _unexpected(done[used:], prefs, offset=used)
+        found = guards.verdict(done[used], ids, intent.kind)
+        used, ids, checked, lines = used + 1, found.ids, found.envelopes, found.lines
+        if not ids:
+            return Done(used, lines, ok=False)
     if intent.document_lookup is not None:
         if len(done) <= used:
             return Calls([("list_my_documents", {})])
@@ -71,9 +88,12 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
             return Done(used, [problem], ok=False, asked=name is None)
         args["document"] = name
     if intent.recipient_name:
-        if len(done) <= used:
+        if checked.get(ids[0], {}).get("recipients"):
+            result = {"envelope": checked[ids[0]]}
+        elif len(done) <= used:
             return Calls([("get_envelope_status", {"envelope_id": ids[0]})])
-        result, used = _read(done, used, "get_envelope_status", prefs), used + 1
+        else:
+            result, used = _read(done, used, "get_envelope_status", prefs), used + 1
         if isinstance(result, Done):
             return result
         email = _find_recipient(result.get("envelope"), intent.recipient_name)
@@ -89,11 +109,11 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
     exchange = done[used]
     if exchange.names and set(exchange.names) != {tool}:
         return _unexpected(done[used:], prefs, offset=used)
-    lines = answers.describe(exchange, prefs, intent.focus)
+    described = answers.describe(exchange, prefs, intent.focus)
     if len(exchange.calls) > 1 and not prefs.concise:
         ok = sum(not answers.is_error(r) for r in exchange.results)
-        lines.insert(0, f"{ok} of {len(exchange.calls)} succeeded:")
-    return Done(used + 1, lines, ok=not any(answers.is_error(r) for r in exchange.results))
+        described.insert(0, f"{ok} of {len(exchange.calls)} succeeded:")
+    return Done(used + 1, lines + described, ok=not any(answers.is_error(r) for r in exchange.results))
 
 
 def _read(done: list[Exchange], at: int, tool: str, prefs: Prefs) -> dict[str, Any] | Done:
@@ -124,7 +144,7 @@ def choose(envelopes: list[Any], intent: Intent) -> tuple[list[str] | None, str 
     if intent.kind in {"void", "remind", "correct", "send_draft"}:
         actionable = [e for e in envelopes if str(e.get("status", "")).lower() in _ACTIONABLE]
         if not actionable:
-            return [], _finished(envelopes, intent.kind)
+            return [], guards.finished_line(envelopes, intent.kind)
         envelopes = actionable
     if len(envelopes) == 1:
         return [str(envelopes[0]["envelopeId"])], None
@@ -149,15 +169,6 @@ def choose_document(documents: list[Any], words: str) -> tuple[str | None, str |
         return str(found[0]["filename"]), None
     listed = "\n".join(f"- {d['filename']}" for d in found[:10])
     return None, f"I found {len(found)} uploaded documents that could be meant:\n{listed}\nWhich one do you mean?"
-
-
-def _finished(envelopes: list[dict[str, Any]], kind: str) -> str:
-    """Why nothing can be voided, reminded or corrected: every envelope found is already finished."""
-    verb = {"void": "voided", "remind": "reminded", "correct": "corrected", "send_draft": "sent"}[kind]
-    items = "; ".join(f"{answers.envelope_item(e)}" for e in envelopes[:5])
-    one = len(envelopes) == 1
-    return (f"{'That envelope is' if one else 'Those envelopes are'} already finished ({items}), so "
-            f"{'it' if one else 'they'} can't be {verb}. Nothing was done.")
 
 
 def _lookup_args(filters: dict[str, Any]) -> dict[str, Any]:
