@@ -126,7 +126,11 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("text", "tool", "expected"), TABLE, ids=[row[0][:50] for row in TABLE])
 def test_request_becomes_a_valid_tool_call(text: str, tool: str, expected: dict[str, Any]) -> None:
-    decided = action_step(text)
+    assert_one_call(action_step(text), tool, expected)
+
+
+def assert_one_call(decided, tool: str, expected: dict[str, Any]) -> None:
+    """`decided` is one valid call of `tool` with (at least) the `expected` arguments."""
     assert decided.content is None, decided.content
     assert [name for name, _ in decided.tool_calls] == [tool]
     arguments = decided.tool_calls[0][1]

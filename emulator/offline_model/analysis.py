@@ -100,13 +100,47 @@ def risks(text: str) -> dict[str, Any]:
     return {"risks": found[:12]}
 
 
+# What a question says in everyday words, and the words a contract uses for it ("get out of it early" is about
+# termination). Each entry: a pattern over the question, and stems its answer's sentence may carry instead.
+CONCEPTS: list[tuple[re.Pattern[str], set[str]]] = [
+    (re.compile(r"\b(?:get out|exit|leave|walk away|back out|pull out|cancel|break|end (?:it|this|the)|early|quit|"
+                r"stop)\b", re.I), {"termin", "cancel", "notice"}),
+    (re.compile(r"\b(?:pay|paid|payment|invoice|owe|fee|cost|price|how much|due)\b", re.I),
+     {"paymen", "pay", "invoic", "fee", "due", "net"}),
+    (re.compile(r"\b(?:law|jurisdiction|court|disputes?)\b", re.I), {"govern", "law", "jurisd", "court"}),
+    (re.compile(r"\b(?:renew|extend|roll over|last|how long|duration)\b", re.I), {"renew", "term", "year", "month"}),
+    (re.compile(r"\b(?:secret|confidential|disclose|share)\b", re.I), {"confid", "disclo"}),
+    (re.compile(r"\b(?:liable|liability|damages?|sue)\b", re.I), {"liabil", "damage", "indemn"}),
+    (re.compile(r"\b(?:where|territory|region|countr)", re.I), {"territ", "countr", "region"}),
+]
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to meet "laws" with "law" and "governing" with "governed"."""
+    if len(word) > 4:
+        word = re.sub(r"(?:ing|ed|es|s)$", "", word)
+    return word[:6]
+
+
+def _passages(text: str) -> list[str]:
+    """Sentences, with a heading ("Governing Law.") joined to the sentence under it, so it is never the answer."""
+    out: list[str] = []
+    for sentence in sentences(text):
+        if out and len(out[-1].split()) <= 4 and not re.search(r"\d", out[-1]):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
+
+
 def answer(text: str, question: str) -> dict[str, Any]:
     words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP and len(w) > 2}
-    stems = {w[:6] for w in words}
+    stems = {_stem(w) for w in words}
+    related = set().union(*(extra for pattern, extra in CONCEPTS if pattern.search(question)))
     scored = []
-    for sentence in sentences(text):
-        tokens = {t[:6] for t in re.findall(r"[a-z]+", sentence.lower())}
-        score = len(stems & tokens)
+    for sentence in _passages(text):
+        tokens = {_stem(t) for t in re.findall(r"[a-z]+", sentence.lower())}
+        score = len(stems & tokens) + len(related & tokens)
         if score:
             scored.append((score, sentence))
     if not scored:

@@ -215,7 +215,7 @@ def _analyze(intent: Intent, clause: str, ctx: Context) -> None:
     if document != "?":
         intent.args["document"] = document
     if intent.kind == "ask":
-        intent.args["question"] = clause.strip()[:2000]
+        intent.args["question"] = re.sub(r"\s*\[attached file[^\]]*\]", "", clause).strip()[:2000]
     else:
         intent.args["kind"] = phrasing.analysis_mode(clause) if phrasing.analysis_mode(clause) != "question" else "summary"
 

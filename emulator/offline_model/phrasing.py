@@ -94,10 +94,22 @@ def _keeps_with_previous(previous: str, piece: str) -> bool:
     return bool(csv_line) and ("bulk" in low or "name,email" in low.replace(" ", ""))
 
 
+_ATTACHED = re.compile(r"\s*\[attached file[^\]]*\]")
+_PAST_SENDS = re.compile(r"\b(?:i|we)(?:'ve| have| had)? (?:already |ever |just )?sent\b|\b(?:did|have|has) (?:i|we|anyone) (?:ever |already )?"
+                         r"(?:send|sent)\b")
+_ASKS = re.compile(r"^\s*(?:(?:can|could|would) you\s+)?(?:please\s+)?(?:show|list|give|tell|what|which|did|have|has|who|anything"
+                   r"|everything|find|how many)\b")
+_STATE_QUESTION = re.compile(r"^\s*(?:is|has|was|are|have|were)\b.*\b(?:done|finished|complete|completed|signed|sent|out|"
+                             r"voided|declined|delivered|viewed|opened|through)\b")
+_ENVELOPE_FILES = re.compile(r"\b(?:what|which|list|show|how many|give me)\b.*\b(?:documents|files|attachments|docs|pdfs?)\b")
+_DRAFTING = re.compile(r"\b(?:put|place|set up|create|make|build|prepare|save|load|stage)\b.*\bdraft\b|\bdraft envelope\b")
+
+
 def classify(clause: str) -> str | None:
+    has_file = bool(extract.filenames(clause))
+    clause = _ATTACHED.sub("", clause)  # the note of an attached file names it; its words ask nothing
     low = clause.lower().strip()
     has_guid = bool(extract.guids(clause))
-    has_file = bool(extract.filenames(clause))
     if re.fullmatch(r"(?:ok(?:ay)?[, ]*)?(?:thanks|thank you|thx|cheers|great|perfect)[!. ]*(?:a lot|so much)?[!. ]*", low):
         return "thanks"
     if re.fullmatch(r"(?:hi|hello|hey|help|\?|what can you do\??|what do you do\??|how do (?:i|you) use (?:this|you)\??)"
@@ -130,9 +142,13 @@ def classify(clause: str) -> str | None:
         return "download"
     if re.search(r"\baudit|\bhistory\b|\bactivity\b|\bevents?\b|\btimeline\b|\btrail\b", low):
         return "audit"
+    if _ENVELOPE_FILES.search(low) and (has_guid or re.search(r"\benvelope\b", low)) and not _SEND_VERB.search(low):
+        return "envelope_documents"  # "what documents are in envelope X?" lists them; it asks nothing of their text
+    if has_guid and _STATE_QUESTION.search(low):
+        return "status"  # "is X done?" asks the envelope's state, not the document's text
     analysis = ((has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low))
                 and _ANALYSIS.search(clause) or _DOCUMENT_NOUN.search(low) and _ANALYSIS_STRONG.search(clause)) \
-        and not _SEND_VERB.search(low)
+        and not _SEND_VERB.search(low) and not _DRAFTING.search(low)
     if analysis and not re.search(r"\bstatus\b|\bwho\b.*\bsign", low):
         return analysis_kind(clause)
     if re.search(r"\bupload|\bmy (?:documents|files|docs)\b|\b(?:documents|files) i (?:have|uploaded)\b", low) \
@@ -143,7 +159,12 @@ def classify(clause: str) -> str | None:
         return "envelope_documents"
     if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and not found:
         return "status"  # "who still needs to sign the MSA?" asks; it does not send
-    if _SEND_VERB.search(low) or re.search(r"\bsave\b.*\bdraft\b|\bas (?:a )?draft\b", low):
+    if re.search(r"\btemplate\b", low) and not found and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
+                                                       or _ASKS.search(low) and not _SEND_VERB.search(low)):
+        return "get_template"  # "tell me about the NDA template - who needs to sign it?" asks about the template
+    if _PAST_SENDS.search(low) and _ASKS.search(low) and not re.search(r"\bstatus\b|\bsign", low):
+        return "list_envelopes"  # "what did I send to x@y.com?" asks about envelopes; it sends nothing
+    if _SEND_VERB.search(low) or _DRAFTING.search(low) or re.search(r"\bas (?:a )?draft\b", low):
         return "send"
     if re.search(r"\bstatus\b|\bsigned\b|\bsign yet\b|\bwho\b.*\bsign|\bwhere (?:is|are)\b|\bcheck on\b"
                  r"|\bdetails\b|\bprogress\b|\bwaiting on\b|\blook up\b|\bhas\b.*\bsign|\bwhat happened\b", low) \
@@ -156,7 +177,7 @@ def classify(clause: str) -> str | None:
     if re.fullmatch(r"(?:show |list |get |give me |load )?(?:me )?(?:some |the )?(?:more|next(?: page| \d+)?|the rest"
                     r"|next page)(?: please)?[.!]?", low):
         return "more"
-    if re.search(r"\benvelopes?\b|\bwaiting for\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bdeclined\b|\bvoided\b"
+    if re.search(r"\benvelopes?\b|\bwaiting for\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bdeclin(?:ed|e|es)\b|\bturned down\b|\bvoided\b"
                  r"|\bdrafts\b|\bcompleted\b|\bwhat(?:'s| is| have i| did i)\b.*\b(?:sent|signed|waiting)\b"
                  r"|\bout for signature\b", low):
         return "list_envelopes"
@@ -169,6 +190,7 @@ def classify(clause: str) -> str | None:
 
 def about_a_document(clause: str) -> bool:
     """Whether the clause asks something a document's text answers (when it is clear which document)."""
+    clause = _ATTACHED.sub("", clause)
     return bool(_ANALYSIS.search(clause)) and not _SEND_VERB.search(clause.lower())
 
 
@@ -178,7 +200,7 @@ def analysis_kind(clause: str) -> str:
 
 
 def analysis_mode(clause: str) -> str:
-    low = clause.lower()
+    low = _ATTACHED.sub("", clause).lower()
     if re.search(r"\brisk|red flags?|\bconcerns?\b|\bdanger|\bwatch out\b|\bproblems?\b", low):
         return "risks"
     if re.search(r"summar|overview|tl;?dr|\bgist\b|\bwhat is\b.*\babout\b|\bbrief me\b", low):
@@ -198,7 +220,7 @@ def status_word(clause: str) -> str | None:
     low = clause.lower()
     if re.search(r"\bdrafts?\b", low):
         return "created"
-    if re.search(r"\bdeclined\b|\brefused\b", low):
+    if re.search(r"\bdeclin(?:ed|e|es|ing)\b|\brefused\b|\bturned down\b", low):
         return "declined"
     if re.search(r"\bvoided\b|\bcancell?ed\b", low):
         return "voided"
