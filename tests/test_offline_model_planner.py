@@ -121,6 +121,10 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
      {"kind": "contact", "name": "Dana Cruz", "email": "dana@example.com"}),
     ("forget dana@example.com", "forget", {"kind": "contact", "email": "dana@example.com"}),
     ("what do you remember about me?", "list_memories", {}),
+    ("every Monday at 9am remind everyone who hasn't signed yet", "schedule_task",
+     {"instruction": "remind everyone who hasn't signed yet", "schedule": "0 9 * * 1"}),
+    ("what do you have scheduled for me?", "list_scheduled_tasks", {}),
+    (f"cancel scheduled task {GUID}", "cancel_scheduled_task", {"task_id": GUID}),
 ]
 
 

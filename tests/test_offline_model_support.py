@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.tools import StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from tools import memory, schemas
+from tools import memory, schedules, schemas
 
 TODAY = dt.date(2025, 3, 12)  # a Wednesday
 GUID = "1b2c3d4e-0000-4000-8000-00000000abcd"
@@ -41,6 +41,9 @@ CATALOG: dict[str, type] = {
     "remember": memory.RememberArgs,
     "forget": memory.ForgetArgs,
     "list_memories": memory.ListMemoriesArgs,
+    "schedule_task": schedules.ScheduleTaskArgs,
+    "list_scheduled_tasks": schedules.ListScheduledTasksArgs,
+    "cancel_scheduled_task": schedules.CancelScheduledTaskArgs,
 }
 
 

@@ -21,7 +21,8 @@ ACTIONS = {  # tool -> what doing it is called in a sentence ("Nothing was done:
     "download_document": "downloading the document", "bulk_send": "the bulk send",
     "get_bulk_send_status": "checking the batch", "analyze_document": "analysing the document",
     "ask_document": "answering from the document", "remember": "remembering that", "forget": "forgetting that",
-    "list_memories": "listing what I remember",
+    "list_memories": "listing what I remember", "schedule_task": "scheduling the task",
+    "list_scheduled_tasks": "listing your scheduled tasks", "cancel_scheduled_task": "cancelling the scheduled task",
 }
 CAPABILITIES = [  # (tool, what the user can ask)
     ("list_envelopes", "list your envelopes (\"what's waiting for signature?\")"),
@@ -36,6 +37,7 @@ CAPABILITIES = [  # (tool, what the user can ask)
     ("analyze_document", "summarize a contract or list its key terms and risks"),
     ("ask_document", "answer questions about a document"),
     ("remember", "remember contacts, a default CC or a preferred template"),
+    ("schedule_task", "do something on a schedule (\"every Monday at 9 remind everyone who hasn't signed\")"),
 ]
 _UNSIGNED_DONE = {"completed", "signed"}
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import dialogue, extract, memories, phrasing, sending, slots
+from . import dialogue, extract, memories, phrasing, schedules, sending, slots
 
 ENVELOPE_KINDS = {"status", "envelope_documents", "audit", "send_draft", "signing_link", "remind", "correct",
                   "void", "download"}
@@ -274,10 +274,33 @@ def _my_documents(intent: Intent, clause: str, ctx: Context) -> None:
         intent.args["search_text"] = (quotes[0] if quotes else match.group(1)).strip("?.!")
 
 
+# --- scheduled tasks ---------------------------------------------------------------------------------------
+def _schedule(intent: Intent, clause: str, ctx: Context) -> None:
+    timing = schedules.read(clause, ctx.today)
+    if phrasing.classify(timing.instruction) in {None, "thanks", "help", "schedule", "list_tasks", "cancel_task"}:
+        intent.missing("instruction", "What should I do on that schedule? For example: remind everyone who hasn't "
+                                      "signed yet.")
+        return
+    intent.args = {"instruction": timing.instruction[:1000], "schedule": timing.schedule}
+    if timing.timezone:
+        intent.args["timezone"] = timing.timezone
+    if timing.end_time:
+        intent.args["end_time"] = timing.end_time
+
+
+def _cancel_task(intent: Intent, clause: str, ctx: Context) -> None:
+    found = extract.guids(clause)
+    if found:
+        intent.ids, intent.args = [], {"task_id": found[0]}
+    else:
+        intent.about = clause  # which task: read from list_scheduled_tasks (steps.py)
+
+
 _BUILDERS = {
     "status": _status, "void": _void, "correct": _correct, "remind": _remind, "signing_link": _signing_link,
     "download": _download, "send": sending.send, "bulk_send": sending.bulk_send, "bulk_status": _bulk_status,
     "analyze": _analyze, "ask": _analyze, "list_envelopes": _list_envelopes, "more": _more,
     "remember": memories.remember, "forget": memories.forget, "list_memories": memories.list_memories,
     "list_templates": _list_templates, "get_template": _get_template, "my_documents": _my_documents,
+    "schedule": _schedule, "cancel_task": _cancel_task,
 }

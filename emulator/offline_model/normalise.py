@@ -27,12 +27,14 @@ _PROTECTED = re.compile(
     re.I)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _GREETING = re.compile(r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?[,!. ]+(?=\S.{6,})", re.I)
+# A scheduled task's run starts with its instruction behind this note (tools/schedules.py): the note asks nothing.
+_TASK_NOTE = re.compile(r"^\s*scheduled task:\s*", re.I)
 _COMMON = 1e-6  # English words at least this frequent are never "corrected"
 
 
 def normalise(text: str) -> str:
     """The canonical wording of `text` (see the module docstring)."""
-    text = _GREETING.sub("", text)
+    text = _GREETING.sub("", _TASK_NOTE.sub("", text))
     text = _by_word(text, _shorthand)
     text = _by_word(text, correct_spelling)
     for pattern, short in vocabulary.ABBREVIATIONS:

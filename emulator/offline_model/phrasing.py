@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from . import extract, vocabulary
+from . import extract, schedules, vocabulary
 
 # Intent kind -> the tool it needs. "send" picks send_document or send_template later.
 TOOL_OF = {
@@ -19,7 +19,8 @@ TOOL_OF = {
     "remind": "remind_recipients", "correct": "correct_recipient", "void": "void_envelope",
     "download": "download_document", "bulk_send": "bulk_send", "bulk_status": "get_bulk_send_status",
     "analyze": "analyze_document", "ask": "ask_document", "remember": "remember", "forget": "forget",
-    "list_memories": "list_memories",
+    "list_memories": "list_memories", "schedule": "schedule_task", "list_tasks": "list_scheduled_tasks",
+    "cancel_task": "cancel_scheduled_task",
 }
 
 _SEND_VERB = re.compile(
@@ -118,6 +119,11 @@ def classify(clause: str) -> str | None:
     memory = memory_kind(clause)
     if memory:
         return memory
+    timed = schedules.kind(clause)
+    if timed == "schedule" and not schedules.recurs(clause) and classify(schedules.instruction(clause)) is None:
+        timed = None  # "what's the weather tomorrow?" names a day but asks nothing to be done on it
+    if timed:
+        return timed
     if re.search(r"\bbatch(?:es)?\b", low) and re.search(r"\bstatus\b|\bprogress\b|\bhow\b|\bdoing\b|\bcheck\b|\bgoing\b|\bdone\b", low):
         return "bulk_status"
     if re.search(r"\bbulk\b|\bmass[- ]send\b|\bto (?:each|every) (?:one )?of\b|name\s*,\s*email", low):

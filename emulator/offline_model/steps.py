@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import answers, dialogue, guards
+from . import answers, dialogue, guards, schedules
 from .conversation import Context, Exchange, Prefs, recipients_of
 from .intents import Intent
 
@@ -77,6 +77,17 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
         used, ids, checked, lines = used + 1, found.ids, found.envelopes, found.lines
         if not ids:
             return Done(used, lines, ok=False)
+    if intent.kind == "cancel_task" and "task_id" not in args:
+        if len(done) <= used:
+            return Calls([("list_scheduled_tasks", {})])
+        result, used = _read(done, used, "list_scheduled_tasks", prefs), used + 1
+        if isinstance(result, Done):
+            return result
+        found_tasks, problem = schedules.choose_task(result.get("tasks") or [], intent.about or intent.text)
+        if problem:
+            return Done(used, [problem], ok=False, asked=found_tasks is None)
+        if len(done) <= used:
+            return Calls([(tool, {"task_id": task_id}) for task_id in found_tasks or []])
     if intent.document_lookup is not None:
         if len(done) <= used:
             return Calls([("list_my_documents", {})])
