@@ -154,6 +154,8 @@ async def pyspy(args: argparse.Namespace, env: Environment) -> None:
 
 KINDS = [("BEGIN", "BEGIN"), ("COMMIT", "COMMIT"), ("ROLLBACK", "ROLLBACK"), ("set_config", "set_config (RLS identity)"),
          ("dsa_claim_runs", "claim (dsa_claim_runs)"), ("dsa_heartbeat", "heartbeat"), ("dsa_sweep", "sweep"),
+         ("select thread_id, checkpoint", "checkpoint reads"),
+         ("WITH blobs AS", "checkpoint + its blobs (one statement)"),
          ("checkpoint_blobs", "checkpoint blobs"), ("checkpoint_writes", "checkpoint writes"),
          ("checkpoint_migrations", "checkpoint migrations"), ("checkpoints", "checkpoints"),
          ("INSERT INTO runs", "insert run"), ("UPDATE runs", "update run"), ("FROM runs", "select runs"),
