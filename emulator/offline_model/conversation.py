@@ -221,6 +221,8 @@ class Context:
 
     def recent_batch(self) -> str | None:
         for kind, value in reversed(self.events):
+            if kind == "result" and value[0] == "bulk_send" and value[1].get("batch_id"):
+                return str(value[1]["batch_id"])
             if kind == "result" and isinstance(value[1].get("batch"), dict):
                 batch = value[1]["batch"]
                 for key in ("batchId", "batch_id", "id", "name", "batchName"):

@@ -91,6 +91,11 @@ def split_clauses(text: str) -> list[str]:
 
 def _keeps_with_previous(previous: str, piece: str) -> bool:
     low = previous.lower()
+    if extract.emails(piece) and classify(previous) in {"send", "bulk_send"} and classify(
+            extract.EMAIL_RE.sub(" ", piece)) is None and not re.sub(
+            rf"{extract.EMAIL_RE.pattern}|{extract.NAME_WORD}|\b(?i:and|also|plus|finally|lastly|last|then|after that|next|"
+            r"second|third|first)\b|[\s,;:&<>()\[\].]", "", piece):
+        return True  # "send x.pdf to Ann (a@x) first and then Bo (b@y)": the people after "then" sign it too
     csv_line = re.fullmatch(r"[^,\n]+(?:,[^,\n]*)+", piece.strip())
     return bool(csv_line) and ("bulk" in low or "name,email" in low.replace(" ", ""))
 

@@ -74,7 +74,7 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
     if files and files[0] != "?":
         intent.args["document"] = files[0]
     elif template:
-        intent.args["template"] = template
+        intent.args["template"] = plain_name(template)
     signers, cc = slots.people(clause, found)
     if not signers:
         names = [w for w in re.findall(r"\b(?:to|and|for)\s+([A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*)", clause)
@@ -123,8 +123,32 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
         intent.args["anchor_tabs"] = [{"anchor_string": a, "tab_type": "sign_here"} for a in anchors]
 
 
+def plain_name(template: str) -> str:
+    """A template as named, without the words that only say it is the usual one ("our standard NDA" -> "NDA")."""
+    words = [w for w in template.split() if w.lower() not in slots.FILLER_ADJECTIVES]
+    return " ".join(words) or template
+
+
+_BATCH_QUOTED = re.compile(r"\s*,?\s*(?:(?:as |in )?(?:a |the )?batch(?: name(?:d)?)?|call it|name it|(?<!template )(?:called|named|"
+                           r"titled|labell?ed))(?: as| called| named| is)?:?\s*[\"“'‘]([^\"”'’]+)[\"”'’]", re.I)
+_BATCH_BARE = re.compile(r"\s*,?\s*\b(?:batch (?:name(?:d)?|called|titled)|name the batch|call the batch)\s*:?\s*"
+                         r"([\w][\w-]*(?:\s+[\w-]+){0,3}?)\s*(?=[,.;!?]|$|\s+(?:and|then|please|to|for)\b)", re.I)
+
+
+def batch_name(clause: str) -> tuple[str | None, str]:
+    """The name given to a bulk send's batch ('batch name partners', 'as batch "spring hires"', 'the services
+    agreement called "Q3 renewals"'), and the clause without it."""
+    found = _BATCH_QUOTED.search(clause) or _BATCH_BARE.search(clause)
+    if not found:
+        return None, clause
+    return found.group(1).strip()[:100], clause[: found.start()] + clause[found.end():]
+
+
 def bulk_send(intent: Intent, clause: str, ctx: Context) -> None:
-    template = phrasing.template_name(clause) or slots.specific_thing(re.sub(r"\bbulk\b", "", clause, flags=re.I))
+    name, rest = batch_name(clause)
+    if name:
+        intent.args["batch_name"] = name
+    template = phrasing.template_name(rest) or slots.specific_thing(re.sub(r"\bbulk\b", "", rest, flags=re.I))
     header = re.search(r"name\s*,\s*email[^\n]*\n", clause, re.I)
     if header:
         intent.args["csv"] = clause[header.start():].replace("```", "").strip()
@@ -132,12 +156,9 @@ def bulk_send(intent: Intent, clause: str, ctx: Context) -> None:
         rows = [extract.person(clause, e) for e in extract.emails(clause)]
         if rows:
             intent.args["rows"] = rows
-    name = re.search(r"(?:batch(?: name)?|call it|name it)(?: as| called| named)?:?\s*[\"“]([^\"”]+)[\"”]", clause, re.I)
-    if name:
-        intent.args["batch_name"] = name.group(1)[:100]
     if not template:
         intent.missing("template", "Which template should I bulk send?")
     elif not intent.args.get("rows") and not intent.args.get("csv"):
         intent.missing("email", "Who should receive it? List their emails, or paste CSV text with a name,email header.")
     else:
-        intent.args["template"] = re.sub(r"^(?:the|my|our)\s+|\s+template$", "", template, flags=re.I)
+        intent.args["template"] = plain_name(re.sub(r"^(?:the|my|our)\s+|\s+template$", "", template, flags=re.I))

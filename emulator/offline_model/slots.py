@@ -14,12 +14,22 @@ _DETERMINER = r"(?:the|our|my|this|that|these|those|a|an|your|his|her|their)"
 _STOP_THING = re.compile(
     r"\s+(?:to|for|with|from|by|on|at|via|and|then|but|so|because|since|as|due|cc|copy|copying|before|after|"
     r"asap|today|tomorrow|now|please|instead|which|that|who|where|as a draft|in order|signed|sent|i|we|she|he|"
-    r"they|last|this|yesterday|is|was|has|hasn't|still|going)\b.*$|[,;:.!?()<>].*$",
+    r"they|last|this|yesterday|is|was|has|hasn't|still|going|be|are|were|gets?|should|must|needs?|over|across|along)\b.*$"
+    r"|[,;:.!?()<>].*$|\s+[-–—]\s.*$",
     re.I | re.S)
 _VERB_LEAD = re.compile(
     r"\b(?:send|sent|void|cancel|remind|withdraw|revoke|recall|correct|fix|update|download|get|check|show|open|"
     r"review|summari[sz]e|analy[sz]e|prepare|draft|route|use)\b\s+(?:out\s+|off\s+|over\s+)?", re.I)
 _RUN = rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD}){{0,3}})"
+# What a person may put between the verb and the thing: "send jordan the offer letter", "send her our NDA".
+_RECEIVER = re.compile(r"^(?!(?:the|our|my|this|that|a|an|your|out|off|over|back|along)\b)((?:[^\W\d_][\w'’.-]*\s+){1,3}?)"
+                       rf"(?={_DETERMINER}\s)", re.I)
+# A preface that only announces the request: "quick one - NDA to ...", "one more thing: the MSA for ...".
+_PREFACE = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|right|also|and|hi|hey)[,\s]+)?(?:quick one|one more(?: thing)?|another one|"
+                      r"next(?: one)?|also|small favou?r|favou?r|request|task|urgent|fyi)\s*[-–—:,]\s*", re.I)
+# Words that say which kind of copy of a template without naming it ("our standard NDA" is the NDA).
+FILLER_ADJECTIVES = {"standard", "usual", "regular", "normal", "typical", "default", "generic", "customary", "same",
+                     "boilerplate", "stock", "good", "old", "trusty", "latest", "current"}
 _PRONOUNS = {"it", "this", "that", "them", "these", "those", "one", "same", "everything", "anything", "it's", "its",
              "that's", "they're", "he's", "she's", "they", "he", "she", "here", "there"}
 
@@ -28,10 +38,14 @@ _PRONOUNS = {"it", "this", "that", "them", "these", "those", "one", "same", "eve
 def named_thing(clause: str) -> str | None:
     """What the clause names as the object of its verb, without determiners or people: "send our mutual NDA to
     Dr. Lee" -> "mutual NDA"; "cancel the offer letter for ana@x.com" -> "offer letter". None for pronouns."""
-    text = _without_people(clause)
+    text = _PREFACE.sub("", _without_people(clause))
     leads = list(_VERB_LEAD.finditer(text))
     for lead in leads:
         rest = text[lead.end():]
+        receiver = _RECEIVER.match(rest)
+        if receiver and all(w.lower() in _PERSON_WORDS or w.lower() not in vocabulary.DOMAIN_WORDS
+                            for w in receiver.group(1).split()):
+            rest = rest[receiver.end():]
         about = re.match(rf"{_RUN}\s+(?i:about|regarding|re:?|on|for|with)\s+", rest)
         thing = _phrase(rest[about.end():] if about else rest)
         if thing:
@@ -75,7 +89,12 @@ def document_described(clause: str) -> str | None:
     return None
 
 
+_PERSON_WORDS = {"him", "her", "them", "me", "us", "everyone", "everybody"}
+
+
 def _phrase(text: str) -> str | None:
+    if re.match(r"\s*(?:to|for|with|from|by|of|on|at|into|onto|via)\b", text, re.I):
+        return None  # "be sent to P": the thing came before the verb
     text = re.sub(rf"^(?:{_DETERMINER}\s+)+", "", text.strip(), flags=re.I)
     text = _STOP_THING.sub("", text).strip()
     words = text.split()
@@ -127,6 +146,13 @@ _NOT_REASON = re.compile(r"^(?:the one|one|which|that (?:one|was|is)|the envelop
                          r"sent (?:on|last|yesterday)|from (?:last|yesterday)|ok|okay)\b", re.I)
 
 
+# A statement of what happened ("we signed with another vendor", "the client went bankrupt"): a remark, even when
+# its words could also make a request.
+_REMARK = re.compile(r"^(?:we|they|he|she|it|i|you|the\s+(?:\w+\s+){0,2}?\w+)\s+(?:(?:have|has|had|already|just|now|all)\s+)?"
+                     r"(?:\w+ed|was|were|went|chose|found|took|got|is|are|won'?t|don'?t|doesn'?t|no longer|changed|fell)\b",
+                     re.I)
+
+
 def void_reason(clause: str, is_request) -> str | None:
     """The reason a void request gives: after "because"/"since"/"as", or as a remark in the same sentence
     ("cancel the NDA to c@y.com, the deal is off"; "the deal is off, so void it"). `is_request(text)` tells a
@@ -137,13 +163,12 @@ def void_reason(clause: str, is_request) -> str | None:
     before = re.match(r"^(.{6,}?),?\s+so\s+(?:please\s+)?(?:void|cancel|withdraw)\b", clause, re.I | re.S)
     if before and not is_request(before.group(1)):
         return _clean_reason(before.group(1))
-    pieces = _TAIL.split(clause, maxsplit=1)
-    if len(pieces) == 2:
-        tail = pieces[1].strip().rstrip(")")
+    for mark in _TAIL.finditer(clause):  # the first remark after a break that is not a person, an id or a request
+        tail = clause[mark.end():].strip().rstrip(")")
         words = re.findall(r"[^\W\d_]+", tail)
-        loose = bool(re.match(r"\s*,", clause[len(pieces[0]):]))  # after a comma a remark needs two words
+        loose = mark.group(0).strip().startswith(",")  # after a comma a remark needs two words
         if (len(words) >= (2 if loose else 1) and not _NOT_REASON.match(tail) and not extract.emails(tail)
-                and not extract.guids(tail) and not is_request(tail)):
+                and not extract.guids(tail) and (_REMARK.match(tail) or not is_request(tail))):
             return _clean_reason(tail)
     return None
 

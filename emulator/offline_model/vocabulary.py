@@ -92,6 +92,9 @@ PARAPHRASES: list[tuple[str, str]] = [
     (r"[,\s]*\bso (?:that )?(?:she|he|they|it|we|you|i|[A-Z][\w'’-]*) (?:can|could|may|will) (?:e-?)?sign(?: it| them| that)?\b",
      ""),
     (r"\bfor (?:her|his|their|your) (?:e-?)?signatures?\b", "for signature"),
+    # "do a bulk send of X", "kick off a mass mailing with X" -> "bulk send X"
+    (r"\b(?:do|run|start|kick off|launch|set up|make|send out)\s+(?:a|an|the)\s+(?:bulk|mass)[- ]?(?:send(?:ing|-out)?|mailing|"
+     r"signing)(?:\s+(?:of|for|with|using))?\b", "bulk send"),
     # voiding
     (r"\b(?:call(?:ing)? off|kill|scrap|scratch|nix|rescind|retract|abort|trash|pull back|take back)\b"
      r"(?=.*\b(?:envelope|nda|msa|sow|agreement|contract|letter|document|it|that|this|one|to|for|sent)\b)", "void"),
