@@ -50,6 +50,8 @@ async def test_smoke_suite_runs_and_writes_every_report(server: tuple[str, Setti
     assert {c["scenario_id"] for c in results["cases"]} == {s.id for s in smoke}
     assert results["approval_compliance"] == 1.0 and not results["violations"]
     assert all(c["infrastructure_retries"] == 0 and "harness" not in failed(c) for c in results["cases"])
+    failing = {c["scenario_id"]: failed(c) for c in results["cases"] if not c["passed"]}
+    assert results["passed"] == len(smoke) and not failing, f"smoke scenarios failing on the offline model: {failing}"
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["pass_rate"] == results["pass_rate"] and RESULT_KEYS <= set(written)
     html = (tmp_path / "report.html").read_text()
