@@ -31,6 +31,8 @@ def run(
     url: Annotated[str | None, typer.Option(help="A running server to evaluate (same DATA_DIR or AUTH_JWT_SECRET)")] = None,
     repeat: Annotated[int, typer.Option(min=1, max=20, help="Attempts per scenario; a scenario passes when all do (pass^k)")] = 1,
     judge_model: Annotated[str | None, typer.Option(help="Also grade answers with this model (openevals LLM judge)")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="The judge's OpenAI-compatible endpoint (default: --base-url)")] = None,
+    judge_api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the judge's key (default: --api-key-env)")] = None,
     dataset: Annotated[str, typer.Option(help="Dataset version under evals/datasets/")] = "v1",
     turn_timeout: Annotated[float, typer.Option(min=5, help="Seconds a turn may take")] = 180.0,
     scenario: Annotated[list[str] | None, typer.Option(help="Only this scenario id (repeatable)")] = None,
@@ -55,7 +57,13 @@ def run(
     options = RunOptions(suite=suite, dataset=dataset, model=label, concurrency=concurrency, repeat=repeat,
                          out=out_dir, resume=resume, turn_timeout=turn_timeout, scenario_ids=tuple(scenario or ()))
     urls = prepared(settings)
-    judge = Judge.from_flags(judge_model, base_url, api_key_env) if judge_model else None
+    if (judge_base_url or judge_api_key_env) and not judge_model:
+        fail("--judge-base-url and --judge-api-key-env need --judge-model", 2)
+    try:
+        judge = Judge.from_flags(judge_model, judge_base_url or base_url,
+                                 judge_api_key_env or api_key_env) if judge_model else None
+    except ValueError as exc:
+        fail(str(exc), 2)
 
     async def go(target: str) -> dict[str, object]:
         return await run_suite(options, settings, target, urls, judge=judge, console=err)

@@ -40,6 +40,8 @@ class Judge:
     @classmethod
     def from_flags(cls, model: str, base_url: str | None, api_key_env: str | None) -> Judge:
         key = os.environ.get(api_key_env) if api_key_env else None
+        if api_key_env and not key:
+            raise ValueError(f"--judge-api-key-env {api_key_env}: that environment variable is not set")
         chat = ChatOpenAI(model=model, base_url=base_url, api_key=key or ("unused" if base_url else None),  # type: ignore[arg-type]
                           temperature=0)
         return cls(create_async_llm_as_judge(prompt=PROMPT, judge=chat, feedback_key="answer_quality"))
