@@ -33,6 +33,13 @@ READS: list[tuple[str, str, dict[str, Any]]] = [
     ("what roles are on the offer letter template?", "get_template", {"template": "offer letter"}),
     ("describe the Services Agreement template for me", "get_template", {"template": "Services Agreement"}),
     ("which fields does the NDA template have?", "get_template", {"template": "NDA"}),
+    ("did lee@y.com sign the NDA yet?", "list_envelopes", {"recipient": "lee@y.com"}),
+    ("has the offer letter to kim@x.com been signed?", "list_envelopes", {"recipient": "kim@x.com"}),
+    (f"where's {GUID} at?", "get_envelope_status", {"envelope_id": GUID}),
+    (f"who viewed {GUID}?", "get_audit_events", {"envelope_id": GUID}),
+    (f"when did the signer open {GUID}?", "get_audit_events", {"envelope_id": GUID}),
+    ("can you pull up template Offer Letter?", "get_template", {"template": "Offer Letter"}),
+    ("which template do we use for contractors?", "list_templates", {}),
     ("put offer.pdf into a draft for kim@x.com", "send_document", {"document": "offer.pdf", "draft": True}),
     ("set up a draft envelope with lease.pdf for jo@y.com, I want to look it over first", "send_document",
      {"document": "lease.pdf", "draft": True}),
@@ -48,3 +55,10 @@ def test_read_requests_in_other_words(text: str, tool: str | None, expected: dic
         assert [name for name, _ in decided.tool_calls] == ["list_envelopes"], decided.content
         return
     assert_one_call(decided, tool, expected)
+
+
+@pytest.mark.parametrize("text", ["how's my bulk send going?", "what's the progress of the bulk send?",
+                                  "status of my bulk sends please"])
+def test_bulk_progress_without_a_batch_asks_which(text: str) -> None:
+    decided = first_step(text)
+    assert not decided.tool_calls and "Which batch?" in decided.content

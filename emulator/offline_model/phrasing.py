@@ -43,7 +43,9 @@ _DOCUMENT_NOUN = re.compile(r"\b(?:contract|document|agreement|file|pdf|nda|msa|
 _STOP_BEFORE_TEMPLATE = {
     "the", "a", "an", "my", "our", "your", "this", "that", "send", "show", "get", "use", "using", "with", "of",
     "from", "to", "and", "me", "open", "describe", "details", "about", "what", "is", "in", "on", "for", "bulk",
-    "please", "view", "display", "see", "fill", "out", "via", "by", "whats", "what's", "tell", "info",
+    "please", "view", "display", "see", "fill", "out", "via", "by", "whats", "what's", "tell", "info", "at", "look",
+    "can", "could", "you", "which", "should", "i", "we", "do", "need", "have", "check", "review", "read", "pull", "up",
+    "find", "open", "into",
 }
 
 
@@ -129,7 +131,7 @@ def classify(clause: str) -> str | None:
         timed = None  # "what's the weather tomorrow?" names a day but asks nothing to be done on it
     if timed:
         return timed
-    if re.search(r"\bbatch(?:es)?\b", low) and re.search(r"\bstatus\b|\bprogress\b|\bhow\b|\bdoing\b|\bcheck\b|\bgoing\b|\bdone\b", low):
+    if re.search(r"\bbatch(?:es)?\b|\bbulk[- ]?sends?\b(?!\s+(?:the|a|an|our|my|this|that|to)\b)", low) and re.search(r"\bstatus\b|\bprogress\b|\bhow\b|\bdoing\b|\bcheck\b|\bgoing\b|\bdone\b", low):
         return "bulk_status"
     if re.search(r"\bbulk\b|\bmass[- ]send\b|\bto (?:each|every) (?:one )?of\b|name\s*,\s*email", low):
         return "bulk_send"
@@ -155,8 +157,13 @@ def classify(clause: str) -> str | None:
         return "audit"
     if _ENVELOPE_FILES.search(low) and (has_guid or re.search(r"\benvelope\b", low)) and not _SEND_VERB.search(low):
         return "envelope_documents"  # "what documents are in envelope X?" lists them; it asks nothing of their text
-    if has_guid and _STATE_QUESTION.search(low):
-        return "status"  # "is X done?" asks the envelope's state, not the document's text
+    if _STATE_QUESTION.search(low) and (has_guid or re.match(r"\s*\w+\s+(?:the|my|our|that|this|his|her|their)\b", low)
+                                        and not _SEND_VERB.search(low)) or re.search(
+            r"\bwhere(?:'s| is| are)\b", low) and has_guid:
+        return "status"  # "is X done?", "where is X at?" ask the envelope's state, not the document's text
+    if has_guid and re.search(r"\bwho (?:has )?(?:opened|viewed|saw|looked at|received)\b|\bwhen did\b.*\b(?:open|view|sign|receiv)",
+                              low):
+        return "audit"  # "who opened X and when?" is in the envelope's history
     analysis = ((has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low))
                 and _ANALYSIS.search(clause) or _DOCUMENT_NOUN.search(low) and _ANALYSIS_STRONG.search(clause)) \
         and not _SEND_VERB.search(low) and not _DRAFTING.search(low)
@@ -168,9 +175,10 @@ def classify(clause: str) -> str | None:
     if re.search(r"\b(?:documents?|files?|attachments?|docs)\b", low) and (
             has_guid or re.search(r"\benvelope\b|\bin (?:it|that|this)\b", low)) and not _SEND_VERB.search(low):
         return "envelope_documents"
-    if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and not found:
+    if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and (
+            not found or re.match(r"\s*(?:who|has|did|is|are|whose)\b|\s*have\b.*\bsigned\b", low)):
         return "status"  # "who still needs to sign the MSA?" asks; it does not send
-    if re.search(r"\btemplate\b", low) and not found and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
+    if re.search(r"\btemplate\b", low) and not found and not re.search(r"\b(?:which|what|any|a) template\b", low) and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
                                                        or _ASKS.search(low) and not _SEND_VERB.search(low)):
         return "get_template"  # "tell me about the NDA template - who needs to sign it?" asks about the template
     if _PAST_SENDS.search(low) and _ASKS.search(low) and not re.search(r"\bstatus\b|\bsign", low):

@@ -72,10 +72,11 @@ SEND_VERBS = r"(?:shoot|fire off|dispatch|forward|circulate|issue|deliver|mail|r
 
 PARAPHRASES: list[tuple[str, str]] = [
     # "obtain/collect/get/request a signature from P on/for X" -> "send X to P"
-    (rf"\b(?:obtain|collect|gather|request|get|secure|seek|need|want)\s+{_SIGNATURE}\s+(?:from|of)\s+{_PERSON}"
+    (rf"\b(?:obtain|collect|gather|request|get|secure|seek|need|want|require|await|ask for)\s+{_SIGNATURE}\s+(?:from|of)\s+{_PERSON}"
      rf"\s+(?:on|for|to)\s+{_THING}{_END}", r"send \g<thing> to \g<who>"),
     # "get X signed by P" -> "send X to P"
-    (rf"\b(?:get|have|need|want|like)\s+{_THING}\s+(?:e-?)?signed\s+by\s+{_PERSON}", r"send \g<thing> to \g<who>"),
+    (rf"\b(?:get|have|need|want|like)\s+{_THING}\s+(?:(?:e-?)?signed|executed|countersigned|signed off)\s+by\s+{_PERSON}",
+     r"send \g<thing> to \g<who>"),
     # "have/get P (to) sign X" / "I need P to sign X" / "P needs to sign X"
     (rf"\b(?:have|get|need|want|ask|like|(?:arrange|organi[sz]e|set (?:it |things )?up) for)\s+{_PERSON}\s+(?:to\s+)?(?:e-?)?sign\s+{_THING}{_END}", r"send \g<thing> to \g<who>"),
     (rf"^(?:please\s+)?{_PERSON}\s+(?:needs|has|have|should|must)\s+(?:to\s+)?(?:e-?)?sign\s+{_THING}{_END}",
