@@ -28,6 +28,7 @@ from api.errors import install_error_handlers
 from api.http_setup import install_http_layers
 from api.mcp.approvals import mcp_state_key
 from api.mcp.server import McpEndpoint
+from api.openapi import install_openapi
 from api.runs import routes as runs_routes
 from api.store import routes as store_routes
 from api.threads import routes as threads_routes
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
     async def me(principal: CurrentPrincipal) -> dict[str, Any]:
         return {"user_id": str(principal.user_id), "email": principal.email, "via": principal.via}
 
+    install_openapi(app)  # /openapi.json with every error the layers around the routes answer
     install_ui(app)  # last: the chat UI at `/`, answering only paths no API route matched
     return app
 

@@ -16,11 +16,11 @@ from runtime.bus import EventBus
 from runtime.runs.process import AgentRuntime
 
 
-def _runtime(request: Request) -> AgentRuntime:
+def app_runtime(request: Request) -> AgentRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def _database(request: Request) -> Database:
+def app_database(request: Request) -> Database:
     return request.app.state.database  # type: ignore[no-any-return]
 
 
@@ -32,7 +32,7 @@ def _bus(request: Request) -> EventBus:
     return request.app.state.bus  # type: ignore[no-any-return]
 
 
-Runtime = Annotated[AgentRuntime, Depends(_runtime)]
-Db = Annotated[Database, Depends(_database)]
+Runtime = Annotated[AgentRuntime, Depends(app_runtime)]
+Db = Annotated[Database, Depends(app_database)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 Bus = Annotated[EventBus, Depends(_bus)]

@@ -31,6 +31,23 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (OSError, SQLAlchemyError, asyncp
                                                 asyncpg.InterfaceError, psycopg.Error, PoolTimeout)
 RETRY_AFTER_SECONDS = 5
 
+# The error body as JSON Schema, for `/openapi.json` (`api/openapi.py`): what `ApiError.body()` and the handlers
+# below send. `errors` comes only with schema validation's 422, one entry per problem.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "required": ["error", "message", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "A code to branch on, e.g. `not_found`, `invalid_request`"},
+        "message": {"type": "string", "description": "A sentence a person can act on"},
+        "detail": {"type": "string", "description": "The message again, where LangGraph clients read it"},
+        "field": {"type": "string", "description": "The dotted path of the field at fault, when one is"},
+        "errors": {"type": "array", "description": "Every problem schema validation found",
+                   "items": {"type": "object", "required": ["field", "message"],
+                             "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, *, field: str | None = None,

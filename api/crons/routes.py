@@ -7,13 +7,15 @@ these routes only parse ids and shape responses.
 
 from __future__ import annotations
 
+import uuid
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.auth import CurrentPrincipal
 from api.deps import Runtime
-from api.params import parse_uuid
+from api.params import OffsetQuery, parse_uuid
 from api.responses import json_response
 from runtime.runs.cron_schemas import CronCount, CronCreate, CronPatch, CronSearch
 
@@ -26,8 +28,9 @@ async def create_cron(body: CronCreate, principal: CurrentPrincipal, rt: Runtime
 
 
 @router.post("/threads/{thread_id}/runs/crons", summary="Schedule runs on a thread")
-async def create_thread_cron(thread_id: str, body: CronCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    return json_response(await rt.crons.create(principal.user_id, parse_uuid(thread_id, "thread_id"), body))
+async def create_thread_cron(thread_id: uuid.UUID, body: CronCreate, principal: CurrentPrincipal,
+                             rt: Runtime) -> Response:
+    return json_response(await rt.crons.create(principal.user_id, thread_id, body))
 
 
 @router.post("/runs/crons/search", summary="Search the caller's crons")
@@ -43,24 +46,25 @@ async def count_crons(body: CronCount, principal: CurrentPrincipal, rt: Runtime)
 
 
 @router.get("/runs/crons/{cron_id}", summary="Get a cron")
-async def get_cron(cron_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    return json_response(await rt.crons.get(principal.user_id, parse_uuid(cron_id, "cron_id")))
+async def get_cron(cron_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    return json_response(await rt.crons.get(principal.user_id, cron_id))
 
 
 @router.patch("/runs/crons/{cron_id}", summary="Change a cron: schedule, time zone, end time, enabled, its run")
-async def patch_cron(cron_id: str, body: CronPatch, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    return json_response(await rt.crons.patch(principal.user_id, parse_uuid(cron_id, "cron_id"), body))
+async def patch_cron(cron_id: uuid.UUID, body: CronPatch, principal: CurrentPrincipal,
+                     rt: Runtime) -> Response:
+    return json_response(await rt.crons.patch(principal.user_id, cron_id, body))
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204, summary="Delete a cron (its runs stay)")
-async def delete_cron(cron_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
-    await rt.crons.delete(principal.user_id, parse_uuid(cron_id, "cron_id"))
+async def delete_cron(cron_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime) -> Response:
+    await rt.crons.delete(principal.user_id, cron_id)
     return Response(status_code=204)
 
 
 @router.get("/runs/crons/{cron_id}/runs", summary="The runs a cron made that still exist, newest first")
-async def cron_runs(cron_id: str, principal: CurrentPrincipal, rt: Runtime,
+async def cron_runs(cron_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> Response:
-    return json_response(await rt.crons.runs(principal.user_id, parse_uuid(cron_id, "cron_id"),
+                    offset: OffsetQuery = 0) -> Response:
+    return json_response(await rt.crons.runs(principal.user_id, cron_id,
                                              limit=limit, offset=offset))

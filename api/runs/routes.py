@@ -60,51 +60,51 @@ async def _wait_new(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.U
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events (SSE)")
-async def stream_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+async def stream_run(thread_id: uuid.UUID, body: RunCreate, principal: CurrentPrincipal, files: Files,
                      rt: Runtime) -> StreamingResponse:
-    return await _stream_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body, files)
+    return await _stream_new(rt, principal.user_id, thread_id, body, files)
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its final values")
-async def wait_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+async def wait_run(thread_id: uuid.UUID, body: RunCreate, principal: CurrentPrincipal, files: Files,
                    rt: Runtime) -> StreamingResponse:
-    return await _wait_new(rt, principal.user_id, parse_uuid(thread_id, "thread_id"), body, files)
+    return await _wait_new(rt, principal.user_id, thread_id, body, files)
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run")
-async def create_run(thread_id: str, body: RunCreate, principal: CurrentPrincipal, files: Files,
+async def create_run(thread_id: uuid.UUID, body: RunCreate, principal: CurrentPrincipal, files: Files,
                      rt: Runtime) -> Response:
-    run = await rt.runs.create(principal.user_id, parse_uuid(thread_id, "thread_id"), body,
+    run = await rt.runs.create(principal.user_id, thread_id, body,
                                prepare_input=files.store)
     return json_response(store.run_json(run), headers={"Content-Location": _where(run, "")["Content-Location"]})
 
 
 @router.get("/threads/{thread_id}/runs", summary="List the thread's runs, newest first")
-async def list_runs(thread_id: str, principal: CurrentPrincipal, rt: Runtime,
+async def list_runs(thread_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 10, offset: OffsetQuery = 0,
                     status: Annotated[RunStatus | None, Query()] = None,
                     select: Annotated[list[str] | None, Query()] = None) -> Response:
-    tid = parse_uuid(thread_id, "thread_id")
     async with rt.runs.db.user_session(principal.user_id) as session:
-        await store.require_thread(session, tid)
-        runs = await store.list_runs(session, tid, limit=limit, offset=offset, status=status)
+        await store.require_thread(session, thread_id)
+        runs = await store.list_runs(session, thread_id, limit=limit, offset=offset, status=status)
     return json_response([store.select_fields(store.run_json(r), select) for r in runs])
 
 
-async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: str, run_id: str) -> Run:
-    tid, rid = parse_uuid(thread_id, "thread_id"), parse_uuid(run_id, "run_id")
+async def _run(rt: AgentRuntime, principal_id: uuid.UUID, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
     async with rt.runs.db.user_session(principal_id) as session:
-        await store.require_thread(session, tid)
-        return await store.require_run(session, tid, rid)
+        await store.require_thread(session, thread_id)
+        return await store.require_run(session, thread_id, run_id)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
-async def get_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+async def get_run(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal,
+                  rt: Runtime) -> Response:
     return json_response(store.run_json(await _run(rt, principal.user_id, thread_id, run_id)))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a finished run")
-async def delete_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime) -> Response:
+async def delete_run(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal,
+                     rt: Runtime) -> Response:
     run = await _run(rt, principal.user_id, thread_id, run_id)
     if run.status in store.ACTIVE:
         raise ApiError(409, "run_active", "cancel the run before deleting it", field="run_id")
@@ -114,7 +114,7 @@ async def delete_run(thread_id: str, run_id: str, principal: CurrentPrincipal, r
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its final values")
-async def join_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+async def join_run(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                    cancel_on_disconnect: Annotated[bool, Query()] = False) -> StreamingResponse:
     run = await _run(rt, principal.user_id, thread_id, run_id)
     result = rt.runs.result(principal.user_id, run.thread_id, run.run_id, cancel_on_disconnect=cancel_on_disconnect)
@@ -122,7 +122,7 @@ async def join_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt:
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's event stream (SSE)")
-async def join_stream(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+async def join_stream(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
                       stream_mode: Annotated[list[str] | None, Query()] = None,
                       cancel_on_disconnect: Annotated[bool, Query()] = False) -> StreamingResponse:
@@ -138,7 +138,7 @@ async def join_stream(thread_id: str, run_id: str, principal: CurrentPrincipal, 
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run (interrupt or rollback)")
-async def cancel_run(thread_id: str, run_id: str, principal: CurrentPrincipal, rt: Runtime,
+async def cancel_run(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                      wait: Annotated[bool, Query()] = False,
                      action: Annotated[Literal["interrupt", "rollback"], Query()] = "interrupt") -> Response:
     run = await _run(rt, principal.user_id, thread_id, run_id)

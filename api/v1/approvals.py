@@ -24,7 +24,6 @@ from api.auth import CurrentPrincipal, Principal
 from api.deps import AppSettings, Bus, Runtime
 from runtime.runs.process import AgentRuntime
 from api.errors import ApiError
-from api.params import parse_uuid
 from api.responses import json_response
 from db import approvals as approvals_repo
 from db.models import Approval
@@ -73,10 +72,9 @@ async def announce(bus: EventBus, user_id: uuid.UUID, row: Approval) -> None:
         log.warning("announcing approval %s failed: %s", row.id, exc)
 
 
-async def _held(ctx: ToolContext, approval_id: str) -> Approval:
-    parsed = parse_uuid(approval_id, "approval_id")
+async def _held(ctx: ToolContext, approval_id: uuid.UUID) -> Approval:
     async with ctx.database.user_session(ctx.user_id) as session:
-        row = await approvals_repo.held(session, parsed)
+        row = await approvals_repo.held(session, approval_id)
     if row is None:
         raise ApiError(404, "not_found", f"approval {approval_id} not found", field="approval_id")
     return row
@@ -93,15 +91,15 @@ async def list_approvals(request: Request, principal: CurrentPrincipal, rt: Runt
 
 
 @router.get("/approvals/{approval_id}", summary="One held call: what it is, where it stands, what it did")
-async def get_approval(approval_id: str, request: Request, principal: CurrentPrincipal, rt: Runtime,
+async def get_approval(approval_id: uuid.UUID, request: Request, principal: CurrentPrincipal, rt: Runtime,
                        settings: AppSettings) -> Response:
     ctx = _tool_context(request, rt, principal)
     return json_response(await view(ctx, await _held(ctx, approval_id), base_url=settings.base_url))
 
 
 @router.post("/approvals/{approval_id}", summary="Approve (runs the held call) or reject (runs nothing) a held call")
-async def decide_approval(approval_id: str, body: DecisionBody, request: Request, principal: CurrentPrincipal,
-                          rt: Runtime, settings: AppSettings, bus: Bus) -> Response:
+async def decide_approval(approval_id: uuid.UUID, body: DecisionBody, request: Request,
+                          principal: CurrentPrincipal, rt: Runtime, settings: AppSettings, bus: Bus) -> Response:
     ctx = _tool_context(request, rt, principal)
     row = await _held(ctx, approval_id)
     try:

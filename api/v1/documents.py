@@ -8,6 +8,8 @@ with a rendering of its own), and their text is what analysis reads.
 
 from __future__ import annotations
 
+import uuid
+
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
@@ -15,7 +17,6 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from api.auth import CurrentPrincipal
 from api.deps import AppSettings, Db
 from api.errors import ApiError
-from api.params import parse_uuid
 from api.responses import attachment, json_response
 from db import documents as documents_repo
 from db.models import Document
@@ -62,18 +63,18 @@ async def list_documents(principal: CurrentPrincipal, db: Db, q: str | None = No
 
 
 @router.get("/documents/{document_id}", summary="A document, with its extracted text")
-async def get_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+async def get_document(document_id: uuid.UUID, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        row = await session.get(Document, document_id)
         if row is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
         return json_response(_document_json(row, text=True))
 
 
 @router.get("/documents/{document_id}/content", summary="A document's bytes, as uploaded or downloaded")
-async def document_content(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+async def document_content(document_id: uuid.UUID, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        row = await session.get(Document, document_id)
         if row is None or row.content is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
         return Response(row.content, media_type=row.content_type,
@@ -81,9 +82,9 @@ async def document_content(document_id: str, principal: CurrentPrincipal, db: Db
 
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document")
-async def delete_document(document_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+async def delete_document(document_id: uuid.UUID, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
-        row = await session.get(Document, parse_uuid(document_id, "document_id"))
+        row = await session.get(Document, document_id)
         if row is None:
             raise ApiError(404, "not_found", "document not found", field="document_id")
         await session.delete(row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import datetime as dt
 from typing import Any
 
@@ -12,7 +14,6 @@ from sqlalchemy import select, update
 from api.auth import CurrentPrincipal
 from api.deps import Db
 from api.errors import ApiError
-from api.params import parse_uuid
 from api.responses import json_response
 from db import profiles
 from db.models import ApiKey
@@ -50,10 +51,10 @@ async def list_api_keys(principal: CurrentPrincipal, db: Db) -> Response:
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_api_key(key_id: str, principal: CurrentPrincipal, db: Db) -> Response:
+async def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, db: Db) -> Response:
     async with db.user_session(principal.user_id) as session:
         result = await session.execute(
-            update(ApiKey).where(ApiKey.id == parse_uuid(key_id, "key_id"), ApiKey.revoked_at.is_(None))
+            update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC)))
         if not result.rowcount:  # type: ignore[attr-defined]
             raise ApiError(404, "not_found", "API key not found", field="key_id")
