@@ -27,6 +27,7 @@ def reads_as(status: str):
 @pytest.mark.parametrize(("text", "status", "words"), [
     (f"please cancel {GUID}, the project was shelved", "completed", "can't be voided"),
     (f"void envelope {GUID} because we sent the wrong version", "voided", "can't be voided"),
+    (f"cancle {GUID} bc the client backed out", "completed", "can't be voided"),
     (f"ping the signer on {GUID} again", "completed", "can't be reminded"),
     (f"can you chase whoever is left on {GUID}?", "declined", "can't be reminded"),
     (f"update the recipient email on {GUID} to ann.new@x.com", "completed", "can't be corrected"),

@@ -40,6 +40,8 @@ READS: list[tuple[str, str, dict[str, Any]]] = [
     (f"when did the signer open {GUID}?", "get_audit_events", {"envelope_id": GUID}),
     ("can you pull up template Offer Letter?", "get_template", {"template": "Offer Letter"}),
     ("which template do we use for contractors?", "list_templates", {}),
+    (f"what's inside envelope {GUID}?", "list_envelope_documents", {"envelope_id": GUID}),
+    ("who signs for the landlord here? [attached file “flat.pdf”]", "ask_document", {"document": "flat.pdf"}),
     ("put offer.pdf into a draft for kim@x.com", "send_document", {"document": "offer.pdf", "draft": True}),
     ("set up a draft envelope with lease.pdf for jo@y.com, I want to look it over first", "send_document",
      {"document": "lease.pdf", "draft": True}),

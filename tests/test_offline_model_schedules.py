@@ -32,6 +32,13 @@ SCHEDULED: list[tuple[str, dict[str, Any]]] = [
      {"instruction": "send the NDA template to lee@x.com", "schedule": "0 9 17 3 *", "end_time": "2025-03-18T23:59:00"}),
     ("tomorrow at 10am remind bob@x.com about the MSA",
      {"instruction": "remind bob@x.com about the MSA", "schedule": "0 10 13 3 *"}),
+    ("starting tomorrow, nudge whoever has not signed every day at 9",
+     {"instruction": "remind whoever has not signed", "schedule": "0 9 * * *"}),
+    ("could you set things up so that each evening you chase the outstanding signers",
+     {"instruction": "remind the outstanding signers", "schedule": "0 18 * * *"}),
+    ("follow up with carl@x.com next week", {"instruction": "remind carl@x.com", "schedule": "0 9 17 3 *"}),
+    (f"on Friday void {GUID} because the offer expires",
+     {"instruction": f"void {GUID} because the offer expires", "schedule": "0 9 14 3 *"}),
     ("every week remind the people on my pending envelopes for the next 3 weeks",
      {"instruction": "remind the people on my pending envelopes", "schedule": "0 9 * * 1",
       "end_time": "2025-04-02T23:59:00"}),
@@ -77,6 +84,8 @@ TASKS = {"summary": "You have 2 scheduled tasks.", "tasks": [
     ("no more weekly nudges please, delete that job", [GUID]),
     ("cancel the scheduled NDA send to lee@x.com", ["9f8e7d6c-0000-4000-8000-000000000001"]),
     ("delete all my scheduled tasks", [GUID, "9f8e7d6c-0000-4000-8000-000000000001"]),
+    ("stop reminding everyone every Monday", [GUID]),
+    ("unschedule all of it", [GUID, "9f8e7d6c-0000-4000-8000-000000000001"]),
 ])
 def test_cancel_finds_the_task_meant(text: str, task_ids: list[str]) -> None:
     def respond(name: str, args: dict) -> dict:

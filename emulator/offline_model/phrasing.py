@@ -155,7 +155,8 @@ def classify(clause: str) -> str | None:
         return "download"
     if re.search(r"\baudit|\bhistory\b|\bactivity\b|\bevents?\b|\btimeline\b|\btrail\b", low):
         return "audit"
-    if _ENVELOPE_FILES.search(low) and (has_guid or re.search(r"\benvelope\b", low)) and not _SEND_VERB.search(low):
+    if (_ENVELOPE_FILES.search(low) or re.match(r"\s*what(?:'s| is) (?:inside |in )", low)) and (
+            has_guid or re.search(r"\benvelope\b", low)) and not _SEND_VERB.search(low):
         return "envelope_documents"  # "what documents are in envelope X?" lists them; it asks nothing of their text
     if _STATE_QUESTION.search(low) and (has_guid or re.match(r"\s*\w+\s+(?:the|my|our|that|this|his|her|their)\b", low)
                                         and not _SEND_VERB.search(low)) or re.search(
@@ -167,7 +168,7 @@ def classify(clause: str) -> str | None:
     analysis = ((has_file or has_guid or re.search(r"\b(?:the|this|that) (?:contract|document|agreement|file)\b", low))
                 and _ANALYSIS.search(clause) or _DOCUMENT_NOUN.search(low) and _ANALYSIS_STRONG.search(clause)) \
         and not _SEND_VERB.search(low) and not _DRAFTING.search(low)
-    if analysis and not re.search(r"\bstatus\b|\bwho\b.*\bsign", low):
+    if analysis and not re.search(r"\bstatus\b" if has_file and not has_guid else r"\bstatus\b|\bwho\b.*\bsign", low):
         return analysis_kind(clause)
     if re.search(r"\bupload|\bmy (?:documents|files|docs)\b|\b(?:documents|files) i (?:have|uploaded)\b", low) \
             and not has_guid and not _SEND_VERB.search(low):
@@ -176,7 +177,8 @@ def classify(clause: str) -> str | None:
             has_guid or re.search(r"\benvelope\b|\bin (?:it|that|this)\b", low)) and not _SEND_VERB.search(low):
         return "envelope_documents"
     if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and (
-            not found or re.match(r"\s*(?:who|has|did|is|are|whose)\b|\s*have\b.*\bsigned\b", low)):
+            not found or re.match(r"\s*(?:who|has|did|is|are|whose)\b|\s*have\b.*\bsigned\b", low)) and not (
+            has_file and not has_guid and not found):
         return "status"  # "who still needs to sign the MSA?" asks; it does not send
     if re.search(r"\btemplate\b", low) and not found and not re.search(r"\b(?:which|what|any|a) template\b", low) and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
                                                        or _ASKS.search(low) and not _SEND_VERB.search(low)):

@@ -52,14 +52,18 @@ _UNTIL = re.compile(r"\b(?:until|till|through|thru|ending(?: on)?)\s+(.+?)(?=[,;
 _FOR_SPAN = re.compile(r"\bfor\s+(?:the\s+)?(?:next\s+)?(\d{1,2}|two|three|four|five|six)\s+(days?|weeks?|months?)\b", re.I)
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _ONCE_DAY = re.compile(rf"\b(?<!by )(?<!before )(?<!until )(?<!till )(?<!due )(?:(next|this|this coming|coming)\s+({_DAY})|on\s+({_DAY}))\b"
-                       rf"|\b(?<!by )(?<!before )(tomorrow)\b|\bin\s+(\d{{1,2}}|a|one|two|three|four|five|six)\s+(days?|weeks?)\b",
+                       rf"|\b(?<!by )(?<!before )(tomorrow)\b|\bin\s+(\d{{1,2}}|a|one|two|three|four|five|six)\s+(days?|weeks?)\b"
+                       rf"|\b(?<!by )(?<!before )(?<!until )(next week)\b",
                        re.I)
 _ONCE_DATE = re.compile(rf"\bon\s+({extract.DATE_RE.pattern[2:-2]})\b", re.I)
 _REMINDER_TASK = re.compile(r"\b(?:set up|schedule|create|add|make|put in|arrange)\s+(?:a|an|the)?\s*(?:recurring\s+|regular\s+"
                             r"|automatic\s+)?(?:daily\s+|weekly\s+|monthly\s+)?reminders?\s*(?:job\s+|task\s+)?"
                             r"(?:for|to|of|on)?\s*", re.I)
-_SCHEDULE_LEAD = re.compile(r"^\s*(?:please\s+|(?:can|could|would) you\s+)*(?:schedule|set up|arrange|plan)\s+(?:it\s+)?"
-                            r"(?:so\s+)?(?:that\s+)?(?:you\s+|to\s+)?", re.I)
+_SCHEDULE_LEAD = re.compile(r"^\s*(?:please\s+|(?:can|could|would) you\s+)*(?:schedule|set (?:it |this |things )?up|arrange|plan)"
+                            r"\s+(?:it\s+)?(?:so\s+)?(?:that\s+)?(?:you\s+|to\s+)?", re.I)
+_POLITE = re.compile(r"^\s*(?:please\s+|kindly\s+|(?:can|could|would|will) you(?: please)?\s+)+|\bstarting (?:from )?(?:today|now|"
+                     r"tomorrow|next week|on \w+)\b,?", re.I)
+_STOP_DOING = re.compile(r"^\s*(?:please\s+)?(?:stop|quit|no longer|don'?t (?:keep )?)\s*(?:remind|nudg|send|chas|ping)\w*\b", re.I)
 
 _LIST = re.compile(r"\b(?:what|which|show|list|any|see|view|tell me)\b.*\b(?:scheduled|schedules?|recurring|automat\w+|"
                    r"repeating|(?:tasks?|jobs?)\b.*\b(?:set up|running|scheduled))\b|\b(?:scheduled|recurring) (?:tasks?|jobs?)\b"
@@ -82,8 +86,8 @@ class Timing:
 def kind(clause: str) -> str | None:
     """'schedule', 'list_tasks', 'cancel_task', or None when the clause is not about scheduling."""
     if extract.guids(clause) and not re.search(r"\b(?:scheduled|task|job)\b", clause, re.I):
-        return "schedule" if recurs(clause) else None
-    if _CANCEL.search(clause):
+        return "schedule" if recurs(clause) or _once(clause) else None
+    if _CANCEL.search(clause) or _STOP_DOING.search(clause) and recurs(clause) or re.search(r"\bunschedule\b", clause, re.I):
         return "cancel_task"
     if _LIST.search(clause) and not recurs(clause):
         return "list_tasks"
@@ -121,15 +125,15 @@ def read(clause: str, today: dt.date) -> Timing:
 def instruction(clause: str) -> str:
     """The request with its time words taken out: what to do each time, as the person would ask it."""
     text = _REMINDER_TASK.sub("remind ", clause)
-    text = _SCHEDULE_LEAD.sub("", text)
+    text = _SCHEDULE_LEAD.sub("", _POLITE.sub("", text))
     for pattern in (_UNTIL, _FOR_SPAN, _ONCE_DATE, _ONCE_DAY, _MONTH_DAY, _EVERY_DAYS, _WEEKDAYS, _WEEKENDS, _DAILY,
                     _WEEKLY, _MONTHLY, _HOURLY, _CLOCK, _PART):
         text = pattern.sub(" ", text)
     text = _outside_emails(text, lambda piece: _IN_ZONE.sub(" ", piece))
     text = re.sub(r"\b(?:at|on|from now on|starting (?:today|now)|going forward|please)\s*(?=[,.;!?]|$)", " ", text, flags=re.I)
     text = re.sub(r"\s+([,.;!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip(" ,;:-")
-    text = re.sub(r"^(?:and|then|,)\s+|\s+(?:and|then)$", "", text, flags=re.I).strip(" ,;:-")
-    return text
+    text = re.sub(r"^(?:(?:and|then|,|you|to)\s+)+|\s+(?:and|then)$", "", text, flags=re.I).strip(" ,;:-")
+    return _POLITE.sub("", text).strip(" ,;:-")
 
 
 def _recurring(clause: str, hour: int, minute: int) -> str:
@@ -185,6 +189,8 @@ def _once_day(clause: str, today: dt.date) -> dt.date:
         return today + dt.timedelta(days=amount * (7 if found.group(6).lower().startswith("week") else 1))
     if found and found.group(4):
         return today + dt.timedelta(days=1)
+    if found and found.group(7):
+        return today + dt.timedelta(days=7 - today.weekday())  # "next week": its Monday
     name = (found.group(2) or found.group(3)) if found else None
     if name:
         ahead = (_DAYS[name.lower()] - (today.isoweekday() % 7)) % 7 or 7

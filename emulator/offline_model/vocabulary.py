@@ -48,7 +48,8 @@ SHORTHAND = {
     "w/": "with", "abt": "about", "msg": "message", "docs": "documents", "doc": "document", "sig": "signature",
     "sigs": "signatures", "env": "envelope", "envs": "envelopes", "e-mail": "email", "e-sign": "sign",
     "esign": "sign", "e-signature": "signature", "esignature": "signature", "wanna": "want to", "gonna": "going to",
-    "gotta": "have to", "r": "are", "b4": "before", "2day": "today",
+    "gotta": "have to", "r": "are", "b4": "before", "2day": "today", "bc": "because", "b/c": "because",
+    "cuz": "because", "coz": "because", "bcoz": "because",
 }
 
 # Agreement kinds as template names usually spell them.
