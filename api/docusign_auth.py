@@ -104,7 +104,12 @@ def _error(request: Request, error: ApiError) -> Response:
     return response
 
 
-@router.get("/auth/docusign/login")
+@router.get("/auth/docusign/login", summary="Start connecting your DocuSign account (redirects to its consent page)",
+            responses={302: {"description": "To DocuSign's consent page"},
+                       401: {"description": "Missing, expired or invalid credentials"},
+                       409: {"description": "The token's email belongs to another user"},
+                       502: {"description": "DocuSign did not answer; try again"},
+                       503: {"description": "The DocuSign client layer or the database is not running"}})
 async def login(request: Request) -> Response:
     principal = await _login_principal(request)
     clients = _clients(request)
@@ -127,7 +132,9 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.get("/auth/docusign/callback")
+@router.get("/auth/docusign/callback", summary="Where DocuSign sends you back after consent",
+            responses={400: {"description": "A missing or stale `state`, consent denied, or a code DocuSign refused"},
+                       503: {"description": "The DocuSign client layer is not running"}})
 async def callback(request: Request) -> Response:
     params = request.query_params
     try:

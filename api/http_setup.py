@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -47,6 +48,8 @@ def install_http_layers(app: FastAPI, settings: Settings) -> None:
         )
     app.add_middleware(RequestIdMiddleware)
 
-    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics (runs, streams, tool and DocuSign calls)")
+    @app.get("/metrics", tags=["meta"], summary="Prometheus metrics (runs, streams, tool and DocuSign calls)",
+             response_class=PlainTextResponse,
+             responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}})
     async def metrics(principal: CurrentPrincipal) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -70,7 +70,8 @@ async def local_status(request: Request) -> dict[str, Any]:
     return {"enabled": reason is None, "reason": reason}
 
 
-@router.post("/local", summary="Sign in as the local user (loopback servers only)")
+@router.post("/local", summary="Sign in as the local user (loopback servers only)",
+             responses={403: {"description": "Not a loopback server, or the request is not from this machine"}})
 async def local_sign_in(request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     reason = unavailable_reason(settings) or _request_reason(request)

@@ -242,6 +242,8 @@ def _body_problem(body: bytes) -> tuple[str, str] | None:
             value = json.loads(body)  # what FastAPI parses with: if this fails too, FastAPI answers the 422
         except RecursionError:
             return "body", "JSON nests too deeply"
+        except UnicodeDecodeError:  # FastAPI would answer a bare 400 "error parsing the body"
+            return "body", "is not JSON: JSON text must be UTF-8"
         except ValueError:
             return None
     try:

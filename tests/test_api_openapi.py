@@ -47,7 +47,7 @@ def test_the_only_error_shape_is_the_servers(document: dict[str, Any]) -> None:
     ("/threads/{thread_id}", "get", {200, 401, 404, 409, 422, 503}),
     ("/threads", "post", {200, 401, 409, 413, 422, 503}),
     ("/threads/{thread_id}/runs/{run_id}/stream", "get", {200, 400, 401, 404, 422, 503}),
-    ("/v1/documents", "post", {201, 400, 401, 413, 422, 503}),
+    ("/v1/documents", "post", {201, 400, 401, 413, 415, 422, 503}),
     ("/v1/approvals/{approval_id}", "post", {200, 401, 404, 409, 413, 422, 503}),
     ("/ok", "get", {200, 422}),
 ])
@@ -78,6 +78,8 @@ async def test_real_errors_have_the_documented_shape(api_server: ApiServer, docu
             ("/threads/{thread_id}", "get", 422): await http.get("/threads/not-a-uuid"),
             ("/threads/{thread_id}", "get", 404): await http.get(f"/threads/{uuid.uuid4()}"),
             ("/threads/{thread_id}", "get", 401): await anonymous.get(f"/threads/{uuid.uuid4()}"),
+            ("/threads", "post", 422): await http.post("/threads", content=b"\xff\xfe{", headers={
+                "content-type": "application/json"}),
         }
         not_allowed = await http.put("/ok")
     for (path, method, status), response in answers.items():
@@ -85,6 +87,7 @@ async def test_real_errors_have_the_documented_shape(api_server: ApiServer, docu
         jsonschema.validate(response.json(), _error_schema(document, path, method, status))
     assert answers[("/threads/search", "post", 422)].json()["field"] == "limit"  # `false` is not an integer
     assert answers[("/threads/{thread_id}", "get", 422)].json()["field"] == "thread_id"
+    assert answers[("/threads", "post", 422)].json()["field"] == "body"  # not UTF-8: not a bare 400
     limit = document["components"]["schemas"]["ThreadSearch"]["properties"]["limit"]
     assert limit["type"] == "integer"
     assert not_allowed.status_code == 405 and not_allowed.headers["allow"] == "GET"

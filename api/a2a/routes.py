@@ -46,7 +46,10 @@ class Call:
         return self.principal.user_id
 
 
-@router.get("/.well-known/agent-card.json", summary="The A2A agent card of an assistant (default: agent)")
+@router.get("/.well-known/agent-card.json", summary="The A2A agent card of an assistant (default: agent)",
+            responses={401: {"description": "A user's own assistant asked for without credentials"},
+                       404: {"description": "No assistant of yours, and no graph, by that id"},
+                       409: {"description": "The token's email belongs to another user"}})
 async def card(request: Request, rt: Runtime, settings: AppSettings,
                assistant_id: Annotated[str, Query(min_length=1, max_length=100)] = "agent") -> Response:
     """Public for the served graphs (what discovery needs); a user's own assistant needs their credentials."""

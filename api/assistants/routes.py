@@ -72,7 +72,8 @@ def _content(body: AssistantCreate | AssistantPatch, current: Assistant | None =
     return changes
 
 
-@router.post("/assistants", summary="Create an assistant over a graph")
+@router.post("/assistants", summary="Create an assistant over a graph",
+             responses={404: {"description": "`graph_id` names no graph served here"}})
 async def create(body: AssistantCreate, principal: CurrentPrincipal, rt: Runtime) -> Response:
     graph_id = _served(rt, body.graph_id)
     assistant_id = parse_uuid(body.assistant_id, "assistant_id") if body.assistant_id else None

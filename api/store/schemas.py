@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime.runs.schemas import Body, Int, Offset
+from runtime.runs.schemas import Body, Bool, Int, Offset
 
 Namespace = list[str]
 
@@ -56,7 +56,7 @@ class StoreSearch(Body):
     limit: Int = Field(default=10, ge=1, le=1000)
     offset: Offset = 0
     query: str | None = None
-    refresh_ttl: bool | None = None
+    refresh_ttl: Bool | None = None
 
     @field_validator("namespace_prefix")
     @classmethod

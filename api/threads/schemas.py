@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from db.models.threads import THREAD_STATUSES
-from runtime.runs.schemas import Body, Checkpoint, Int, Offset
+from runtime.runs.schemas import Body, Bool, Checkpoint, Int, Offset
 
 ThreadStatus = Literal[THREAD_STATUSES]  # type: ignore[valid-type]
 
@@ -52,7 +52,7 @@ class ThreadStateUpdate(Body):
 
 class ThreadStateCheckpoint(Body):
     checkpoint: Checkpoint
-    subgraphs: bool = False
+    subgraphs: Bool = False
 
 
 class ConfigWithCheckpoint(Body):

@@ -34,7 +34,8 @@ def _document_json(row: Document, *, text: bool = False) -> dict[str, Any]:
     return body
 
 
-@router.post("/documents", status_code=201, summary="Upload a PDF, Word (.docx) or image file (multipart `file`)")
+@router.post("/documents", status_code=201, summary="Upload a PDF, Word (.docx) or image file (multipart `file`)",
+             responses={415: {"description": "The file is not a PDF, Word (.docx) or image"}})
 async def upload_document(principal: CurrentPrincipal, db: Db, settings: AppSettings,
                           file: Annotated[UploadFile, File(description="The PDF, .docx, PNG, JPEG or GIF")],
                           filename: Annotated[str | None, Form(max_length=255)] = None) -> Response:

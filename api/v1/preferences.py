@@ -15,7 +15,7 @@ from api.errors import ApiError
 from api.responses import json_response
 from db import profiles
 from db.models import UserPreferences
-from runtime.runs.schemas import Int
+from runtime.runs.schemas import Bool, Int
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
@@ -25,12 +25,12 @@ class PreferencesUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     theme: Literal["system", "light", "dark"] | None = None
-    notify_in_app: bool | None = None
-    notify_email_on_completed: bool | None = None
-    notify_email_on_declined: bool | None = None
+    notify_in_app: Bool | None = None
+    notify_email_on_completed: Bool | None = None
+    notify_email_on_declined: Bool | None = None
     tone: Literal["concise", "friendly", "formal"] | None = None
     verbosity: Literal["brief", "normal", "detailed"] | None = None
-    confirm_reminders: bool | None = None
+    confirm_reminders: Bool | None = None
     default_signing_order: Literal["parallel", "sequential"] | None = None
     reminder_days: Int | None = Field(default=None, ge=1, le=999)
 

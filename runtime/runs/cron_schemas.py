@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from db.crons import SORTABLE
 from db.models.crons import ON_RUN_COMPLETED
 from docusign_agent.schedules import EndTime, Schedule, TimeZone
-from runtime.runs.schemas import Body, RunCreate, stream_modes
+from runtime.runs.schemas import Body, Bool, Int, Offset, RunCreate, stream_modes
 
 # The parts of a run request a cron keeps and sends with each run it makes.
 PAYLOAD_FIELDS = ("assistant_id", "input", "metadata", "config", "context", "checkpoint_during",
@@ -39,7 +39,7 @@ class _When(Body):
 class CronCreate(RunCreate, _When):
     schedule: Schedule = Field(description="Cron format, e.g. `0 9 * * 1` (every Monday at 9:00); a sixth "
                                            "field for seconds is accepted.")
-    enabled: bool = True
+    enabled: Bool = True
     on_run_completed: OnRunCompleted | None = Field(
         default=None, description="Crons without a thread: delete (default) or keep each run's thread.")
 
@@ -48,7 +48,7 @@ class CronPatch(_When):
     """Only the fields sent change; `end_time: null` clears the end time, `metadata` is merged."""
 
     schedule: Schedule | None = None
-    enabled: bool | None = None
+    enabled: Bool | None = None
     on_run_completed: OnRunCompleted | None = None
     input: Any = None
     metadata: dict[str, Any] | None = None
@@ -77,10 +77,10 @@ class CronPatch(_When):
 class CronSearch(Body):
     assistant_id: str | None = None
     thread_id: str | None = None
-    enabled: bool | None = None
+    enabled: Bool | None = None
     metadata: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Int = Field(default=10, ge=1, le=1000)
+    offset: Offset = 0
     sort_by: CronSortBy | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[CronField] | None = None

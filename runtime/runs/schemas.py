@@ -24,6 +24,8 @@ RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]
 
 # A JSON integer, as the schema says: `false`, `1.0` and `"1"` are refused rather than read as 0, 1 and 1.
 Int = Annotated[int, Strict()]
+# A JSON boolean: `0`, `1` and `"yes"` are refused rather than read as false, true and true.
+Bool = Annotated[bool, Strict()]
 # How far into a list a page may start: any 64-bit offset (Postgres' OFFSET is a bigint).
 Offset = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
 
@@ -82,14 +84,14 @@ class RunCreate(Body):
     input: dict[str, Any] | list[Any] | str | int | float | bool | None = None
     command: RunCommand | None = Field(default=None, description="Wins over `input` when both are sent.")
     stream_mode: list[str] = Field(default_factory=lambda: ["values"], description="A mode or a list of modes.")
-    stream_subgraphs: bool = False
-    stream_resumable: bool = False
+    stream_subgraphs: Bool = False
+    stream_resumable: Bool = False
     config: RunConfig | None = None
     context: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: Checkpoint | None = None
     checkpoint_id: str | None = None
-    checkpoint_during: bool | None = None
+    checkpoint_during: Bool | None = None
     durability: Literal["sync", "async", "exit"] | None = None
     interrupt_before: Literal["*"] | list[str] | None = None
     interrupt_after: Literal["*"] | list[str] | None = None
