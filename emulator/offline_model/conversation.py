@@ -147,6 +147,7 @@ class Conversation:
             events.append(("user", turn.user_text))
             exchanges = turn.exchanges if index < turn_index else turn.exchanges[:position]
             for exchange in exchanges:
+                events.append(("exchange", len(exchange.calls)))
                 for call, result in zip(exchange.calls, exchange.results):
                     events.append(("call", call))
                     events.append(("result", (call.name, result)))
@@ -190,12 +191,30 @@ class Context:
                 return extract.guids(value)[-1]
         return None
 
-    def listed_envelopes(self) -> list[dict[str, Any]]:
-        """The envelopes of the latest list the person was shown (a list_envelopes result), in order."""
+    def emails_on(self, envelope_id: str) -> set[str] | None:
+        """The recipients' emails of an envelope seen in a tool result or sent in this conversation; None when
+        nothing says who is on it."""
         for kind, value in reversed(self.events):
+            if kind == "result":
+                result = value[1]
+                candidates = [result.get("envelope")] + list(result.get("envelopes") or [])
+                for envelope in candidates:
+                    if isinstance(envelope, dict) and str(envelope.get("envelopeId")) == envelope_id:
+                        people = recipients_of(envelope)
+                        if people:
+                            return {str(p["email"]).lower() for p in people}
+        return None
+
+    def listed_envelopes(self) -> list[dict[str, Any]]:
+        """The envelopes of the latest list the person was shown (the list_envelopes results of one exchange:
+        "sent to otto@x.com or pam@x.com" lists each), in order."""
+        found: list[list[dict[str, Any]]] = []
+        for kind, value in reversed(self.events):
+            if kind == "exchange" and found:
+                break
             if kind == "result" and value[0] == "list_envelopes" and isinstance(value[1].get("envelopes"), list):
-                return [e for e in value[1]["envelopes"] if isinstance(e, dict)]
-        return []
+                found.insert(0, [e for e in value[1]["envelopes"] if isinstance(e, dict)])
+        return [e for shown in found for e in shown]
 
     def people(self) -> list[dict[str, str]]:
         """Everyone named with an email so far, oldest first."""
@@ -209,6 +228,11 @@ class Context:
             elif kind == "result":
                 found += recipients_of(value[1].get("envelope"))
         return found
+
+    def last_person(self) -> dict[str, str] | None:
+        """Who "him", "her" or "them" most likely means: the person named with an email most recently."""
+        found = self.people()
+        return dict(found[-1]) if found else None
 
     def email_for(self, name: str) -> str | None:
         name = name.lower()
@@ -250,6 +274,13 @@ class Context:
                 people = value.args.get("signers") or value.args.get("recipients") or []
                 if people and isinstance(people[0], dict) and people[0].get("email"):
                     return str(people[0]["email"])
+        return None
+
+    def last_sent(self) -> dict | None:
+        """The arguments of the latest send (send_template or send_document), to send "the same" again."""
+        for kind, value in reversed(self.events):
+            if kind == "call" and value.name in {"send_template", "send_document"}:
+                return dict(value.args)
         return None
 
     def last_list_args(self) -> dict | None:

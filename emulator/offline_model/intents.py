@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import dialogue, extract, memories, phrasing, schedules, sending, slots
+from . import corrections, dialogue, extract, memories, phrasing, schedules, sending, slots
 
 ENVELOPE_KINDS = {"status", "envelope_documents", "audit", "send_draft", "signing_link", "remind", "correct",
                   "void", "download"}
@@ -27,13 +27,16 @@ class Context(Protocol):
 
     def recent_envelope_id(self) -> str | None: ...
     def email_for(self, name: str) -> str | None: ...
+    def last_person(self) -> dict[str, str] | None: ...
     def recent_batch(self) -> str | None: ...
     def recent_document(self) -> str | None: ...
     def last_signer_email(self) -> str | None: ...
     def last_list_args(self) -> dict | None: ...
+    def last_sent(self) -> dict | None: ...
     def previous_send_clause(self) -> str | None: ...
     def has_tool(self, name: str) -> bool: ...
     def listed_envelopes(self) -> list[dict[str, Any]]: ...
+    def emails_on(self, envelope_id: str) -> set[str] | None: ...
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Intent:
     recipient_name: str | None = None                 # a recipient to resolve via get_envelope_status
     about: str | None = None                          # what the envelope is ("NDA"), to tell several apart
     document_lookup: str | None = None                # words naming an uploaded document, found via list_my_documents
+    fan_out: list[dict[str, Any]] = field(default_factory=list)  # one call per entry ("to otto@x or pam@x")
 
     @property
     def tool(self) -> str | None:
@@ -105,6 +109,9 @@ def _resolve_envelope(intent: Intent, clause: str, ctx: Context) -> None:
     intent.about = slots.specific_thing(head)
     explicit = bool(_EXPLICIT_LOOKUP.search(head))
     recent = ctx.recent_envelope_id()
+    named = str(filters.get("recipient") or "").lower()
+    if recent and "@" in named and named not in (ctx.emails_on(recent) or {named}):
+        recent = None  # "the one for pam@x.com" when the envelope in view is not hers: look hers up
     if (explicit or ((filters or intent.about) and not recent)) and ctx.has_tool("list_envelopes"):
         intent.lookup = filters
         intent.pick = "all" if phrasing.wants_all(head) and intent.kind in {"remind", "status"} else (
@@ -133,37 +140,6 @@ def _void(intent: Intent, clause: str, ctx: Context) -> None:
         intent.missing("reason", "Why should it be voided? I need a short reason, which the recipients will see.")
         return
     intent.args["reason"] = (reason[0].upper() + reason[1:])[:200]
-
-
-def _correct(intent: Intent, clause: str, ctx: Context) -> None:
-    found = extract.emails(clause)
-    number = extract.number_after(clause, r"\b(?:recipient|signer)\s*(?:#|no\.?|number)?\s*(\d+)\b")
-    new_name = re.search(r"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be|is)\s+[\"“]?"
-                         rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
-    new_name = new_name or re.search(rf"\brename\b.*?\bto\s+[\"“]?({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
-    if new_name:
-        intent.args["name"] = new_name.group(1)
-    owner = re.search(r"\b([^\W\d_][\w.-]*)['’]s\s+(?:email|name|address|e-mail)\b", clause)
-    old, new = slots.correction_pair(clause)
-    if len(found) >= 2:
-        intent.args["recipient"], intent.args["email"] = old, new
-    elif len(found) == 1:
-        if new and (number or owner or new == found[0] and not old):
-            intent.args["email"] = found[0]
-        else:
-            intent.args["recipient"] = found[0]
-    if number and "recipient" not in intent.args:
-        intent.args["recipient"] = str(number)
-    elif owner and "recipient" not in intent.args:
-        generic = owner.group(1).lower() in {"signer", "recipient", "signatory", "their", "its", "his", "her"}
-        intent.recipient_name = "?" if generic else owner.group(1)
-    if "recipient" not in intent.args and not intent.recipient_name and (intent.args.get("name") or intent.args.get(
-            "email")) and re.search(r"\b(?:the|its|their) (?:signer|recipient)\b", clause, re.I):
-        intent.recipient_name = "?"  # "the signer": the envelope's only signer, read from the envelope
-    if "recipient" not in intent.args and not intent.recipient_name:
-        intent.missing("recipient", "Which recipient should I correct? Give me their current email or recipient number.")
-    elif "name" not in intent.args and "email" not in intent.args:
-        intent.missing("change", "What should I change: the recipient's name, email, or both?")
 
 
 def _remind(intent: Intent, clause: str, ctx: Context) -> None:
@@ -232,7 +208,9 @@ def _list_envelopes(intent: Intent, clause: str, ctx: Context) -> None:
         intent.args["to_date"] = end.isoformat()
     found = extract.emails(clause)
     recipient = found[0] if found else slots.person_named(clause)
-    if recipient:
+    if len(found) > 1:
+        intent.fan_out = [{"recipient": email} for email in found[:5]]  # the tool filters by one recipient
+    elif recipient:
         intent.args["recipient"] = recipient
     quotes = extract.quoted(clause)
     about = re.search(r"\b(?:about|mentioning|containing|titled|subject)\s+([\w][\w&'-]*(?:\s+[\w&'-]+){0,3}?)"
@@ -297,7 +275,7 @@ def _cancel_task(intent: Intent, clause: str, ctx: Context) -> None:
 
 
 _BUILDERS = {
-    "status": _status, "void": _void, "correct": _correct, "remind": _remind, "signing_link": _signing_link,
+    "status": _status, "void": _void, "correct": corrections.build, "remind": _remind, "signing_link": _signing_link,
     "download": _download, "send": sending.send, "bulk_send": sending.bulk_send, "bulk_status": _bulk_status,
     "analyze": _analyze, "ask": _analyze, "list_envelopes": _list_envelopes, "more": _more,
     "remember": memories.remember, "forget": memories.forget, "list_memories": memories.list_memories,

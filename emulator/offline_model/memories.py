@@ -22,7 +22,7 @@ _TEMPLATE = re.compile(r"\btemplate\b", re.I)
 def remember(intent: Intent, clause: str, ctx: Context) -> None:
     found = extract.emails(clause)
     if _TEMPLATE.search(clause) and not found:
-        template = phrasing.template_name(clause) or slots.specific_thing(clause)
+        template = preferred_template(clause)
         if not template:
             intent.missing("template", "Which template should I use when you don't name one?")
             return
@@ -65,6 +65,25 @@ def list_memories(intent: Intent, clause: str, ctx: Context) -> None:
     pass
 
 
+_PREFERENCE = r"(?:preferred|default|usual|go-to|go to|standard|favou?rite|main|regular|normal)"
+
+
+def preferred_template(clause: str) -> str | None:
+    """The template a clause makes the default, however the preference is worded: "my go-to template is the
+    services agreement", "make the Offer Letter my default template", "use the NDA template by default"."""
+    stated = re.search(rf"\b{_PREFERENCE}\s+template\s+(?:is|should be|will be|=|:)\s+(?:now\s+)?(.+?)"
+                       r"(?=\s*(?:[,;.!?]|\bremember\b|\bfrom now on\b|\bplease\b|$))", clause, re.I)
+    made = re.search(rf"\b(?:make|set|use|keep|have)\s+(.+?)\s+(?:as\s+)?(?:my|our|the)\s+{_PREFERENCE}\s+template\b",
+                     clause, re.I)
+    for found in (stated, made):
+        if found:
+            name = re.sub(r"^(?:the|my|our)\s+|\s+template$", "", found.group(1).strip(), flags=re.I)
+            if name and name.lower() not in {"it", "that", "this", "one"}:
+                return name
+    plain = re.sub(rf"\b{_PREFERENCE}\b", " ", clause, flags=re.I)
+    return phrasing.template_name(plain) or slots.specific_thing(plain)
+
+
 def contact_name(clause: str, email: str) -> str | None:
     """The name a clause gives an email: "Bob Smith's email is e", "e is Bob Smith", "Bob Smith <e>"."""
     owner = re.search(rf"({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)['’]s\s+(?:e-?mail|address)", clause)
@@ -77,6 +96,10 @@ def contact_name(clause: str, email: str) -> str | None:
     called = re.search(rf"\b(?:as|named|called)\s+({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)", clause)
     if called:
         return called.group(1)
+    saved = re.search(rf"\b(?i:save|add|store|remember|keep)\s+({extract.NAME_WORD}(?:\s+{extract.NAME_WORD})*)\s+"
+                      r"(?i:as|to|in|under)\b", clause)
+    if saved and _drop_lead(saved.group(1)):
+        return _drop_lead(saved.group(1))
     return extract.name_near_email(clause, email)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from . import extract, schedules, vocabulary
+from . import corrections, extract, schedules
 
 # Intent kind -> the tool it needs. "send" picks send_document or send_template later.
 TOOL_OF = {
@@ -25,6 +25,7 @@ TOOL_OF = {
 
 _SEND_VERB = re.compile(
     r"\bsend\b|(?<!waiting )(?<!awaiting )(?<!out )(?<!pending )\bfor (?:e-?)?signatures?\b|\bget\b.*\bsigned\b|\bhave\b.*\bsign\b|\bneeds? to sign\b"
+    r"|\bget (?:him|her|them|\w+) to sign\b"
     r"|\bsave\b.*\bdraft\b|\bprepare\b.*\b(?:draft|envelope)\b|\broute\b.*\bto\b",
     re.I,
 )
@@ -53,14 +54,17 @@ _MEMORY_LIST = re.compile(
     r"\bwhat (?:do|did|else do) you (?:remember|know|recall|have (?:saved|stored|on file))\b|\b(?:list|show|see|view|what are)"
     r"\b.*\b(?:memories|what you remember|(?:saved|remembered|my) contacts|defaults)\b|\bwho (?:do you|is in my) "
     r"(?:remember|contacts)\b", re.I)
+# Words a person puts before the request itself ("actually, forget Sia", "ok and now ...").
+LEAD_IN = (r"(?:(?:actually|oh|ok(?:ay)?|also|and|wait|hmm+|sorry|no|so|now|then|please|kindly|can you|could you"
+           r"|would you|you can)[,\s]+)*")
 _MEMORY_FORGET = re.compile(
-    r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:forget|unlearn|stop (?:copying|cc'?ing|remembering)|don'?t remember|don'?t (?:copy|cc)"
+    rf"^\s*{LEAD_IN}(?:forget|unlearn|stop (?:copying|cc'?ing|remembering)|don'?t remember|don'?t (?:copy|cc)"
     r"(?= .*\b(?:every|all|default|anymore|any more)\b)|no longer (?:copy|cc)|erase|wipe|clear)\b"
     r"|\bremove\b.*\bfrom (?:my |your )?(?:contacts|memory|memories|defaults?)\b", re.I)
 _MEMORY_REMEMBER = re.compile(
     r"\b(?:remember|memori[sz]e|keep in mind|note (?:down|that)|make a note)\b.*(?:@|\btemplate\b|\bcontacts?\b)"
     r"|\b(?:add|save|store)\b.*\b(?:to|in|as) (?:my |a |your )?(?:contacts?|address book)\b|\b(?:always|by default|from now on)\b.*\b(?:cc|copy|copies)\b"
-    r"|\b(?:cc|copy)\b.*\b(?:on (?:every|all|each)|from now on)|\b(?:preferred|default|usual|go-to)\s+template\b|\btemplate\b.*\bby default\b", re.I)
+    r"|\b(?:cc|copy)\b.*\b(?:on (?:every|all|each)|from now on|by default)|\b(?:preferred|default|usual|go-to)\s+template\b|\btemplate\b.*\bby default\b", re.I)
 
 
 def memory_kind(clause: str) -> str | None:
@@ -69,7 +73,9 @@ def memory_kind(clause: str) -> str | None:
         return "list_memories"
     if _MEMORY_FORGET.search(clause):
         return "forget"
-    if _MEMORY_REMEMBER.search(clause) and not re.search(r"\bdraft\b|\bsend\b(?! .*\bby default\b)", clause, re.I):
+    # "send" as this request's verb rules memory out; "everything I send" only says what a default covers
+    if _MEMORY_REMEMBER.search(clause) and not re.search(
+            r"\bdraft\b|(?<!\bi )(?<!\bwe )(?<!\bi'll )(?<!\bwe'll )\bsend\b(?! .*\bby default\b)", clause, re.I):
         return "remember"
     return None
 
@@ -92,12 +98,16 @@ def split_clauses(text: str) -> list[str]:
 
 
 def _keeps_with_previous(previous: str, piece: str) -> bool:
+    """A CSV line stays with its bulk send; the details of a correction ("...; Xena Ford (x@y.com) will sign
+    instead", ". Use b@y.com instead") stay with it unless they start a request of their own."""
     low = previous.lower()
     if extract.emails(piece) and classify(previous) in {"send", "bulk_send"} and classify(
             extract.EMAIL_RE.sub(" ", piece)) is None and not re.sub(
             rf"{extract.EMAIL_RE.pattern}|{extract.NAME_WORD}|\b(?i:and|also|plus|finally|lastly|last|then|after that|next|"
             r"second|third|first)\b|[\s,;:&<>()\[\].]", "", piece):
         return True  # "send x.pdf to Ann (a@x) first and then Bo (b@y)": the people after "then" sign it too
+    if classify(previous) == "correct" and not _OWN_REQUEST.match(piece):
+        return True
     csv_line = re.fullmatch(r"[^,\n]+(?:,[^,\n]*)+", piece.strip())
     return bool(csv_line) and ("bulk" in low or "name,email" in low.replace(" ", ""))
 
@@ -111,6 +121,9 @@ _STATE_QUESTION = re.compile(r"^\s*(?:is|has|was|are|have|were)\b.*\b(?:done|fin
                              r"voided|declined|delivered|viewed|opened|through)\b")
 _ENVELOPE_FILES = re.compile(r"\b(?:what|which|list|show|how many|give me)\b.*\b(?:documents|files|attachments|docs|pdfs?)\b")
 _DRAFTING = re.compile(r"\b(?:put|place|set up|create|make|build|prepare|save|load|stage)\b.*\bdraft\b|\bdraft envelope\b")
+_OWN_REQUEST = re.compile(r"\s*(?:(?:and|also|then|please|now)\s+)*(?:send|remind|void|cancel|list|show|download|"
+                          r"check|tell|give|summari[sz]e|bulk|remember|forget|what|who|when|where|how|is|are|has)\b",
+                          re.I)
 
 
 def classify(clause: str) -> str | None:
@@ -138,11 +151,7 @@ def classify(clause: str) -> str | None:
     if re.search(r"\bvoid\b|\bcancel\b|\bwithdraw\b|\brevoke\b|\brecall\b", low):
         return "void"
     found = extract.emails(clause)
-    if vocabulary.CORRECTION_CUES.search(low) and not re.match(r"\s*(?:please\s+)?send\b", low) and (
-            len(found) >= 2 or (found and re.search(r"\b(?:email|address|e-mail|name)\b", low))):
-        return "correct"
-    if re.search(r"\bcorrect\b|\brename\b|\b(?:change|fix|update|edit)\b.*\b(?:email|name|address)\b", low) or (
-            found and re.search(r"\b(?:change|fix|update|edit|swap|replace)\b.*\b(?:signer|recipient)s?\b", low)):
+    if corrections.is_correction(clause):
         return "correct"
     if re.search(r"\bremind|\bnudge\b|\bresend\b|\bchase\b|\bfollow[- ]up\b|\bping\b", low):
         return "remind"
@@ -178,7 +187,8 @@ def classify(clause: str) -> str | None:
         return "envelope_documents"
     if re.match(r"\s*(?:who|has|have|did|is|are|whose)\b", low) and re.search(r"\bsign", low) and (
             not found or re.match(r"\s*(?:who|has|did|is|are|whose)\b|\s*have\b.*\bsigned\b", low)) and not (
-            has_file and not has_guid and not found):
+            has_file and not has_guid and not found) and not (
+            re.match(r"\s*have\s+(?:him|her|them|\w+)\s+sign\b(?!ed)", low)):  # "have her sign the NDA" sends
         return "status"  # "who still needs to sign the MSA?" asks; it does not send
     if re.search(r"\btemplate\b", low) and not found and not re.search(r"\b(?:which|what|any|a) template\b", low) and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
                                                        or _ASKS.search(low) and not _SEND_VERB.search(low)):

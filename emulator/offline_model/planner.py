@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import analysis, answers, extract, intents, phrasing, schema, slots, steps
+from . import analysis, answers, extract, intents, phrasing, schema, sending, slots, steps
 from .conversation import Conversation
 
 MAX_EXCHANGES = 12
@@ -96,7 +96,7 @@ def _execute(conversation: Conversation, index: int, depth: int) -> _Outcome:
         position += outcome.consumed
         lines += outcome.lines
         if not outcome.ok:
-            pending = (clauses[number:], intent.slot or "envelope") if outcome.asked else None
+            pending = (clauses[number:], outcome.slot or intent.slot or "envelope") if outcome.asked else None
             return _Outcome(Plan(content=compose(lines, conversation, asked=outcome.asked)), pending)
     if not understood:
         return _Outcome(Plan(content=not_understood(turn.user_text, conversation)))
@@ -117,13 +117,15 @@ def _follow_up(conversation: Conversation, index: int, depth: int) -> list[str] 
     clauses, slot = outcome.pending
     if _CANCEL.match(text):
         return "cancel"
-    if not _answers(text, slot):
+    if not _answers(text, slot, clauses[0]):
         return None
     return [_merge(clauses[0], text, slot)] + clauses[1:]
 
 
-def _answers(text: str, slot: str) -> bool:
+def _answers(text: str, slot: str, asked: str) -> bool:
     kind = phrasing.classify(text)
+    if phrasing.classify(asked) == "correct" and slot in {"email", "name", "change"} and not _COMMAND.match(text):
+        return bool(extract.emails(text)) or slot != "email" and len(text.split()) <= 8
     if slot == "reason":
         return not _COMMAND.match(text)
     if slot == "envelope" and extract.guids(text) and len(text.split()) <= 8:
@@ -143,8 +145,15 @@ def _merge(clause: str, text: str, slot: str) -> str:
         reason = re.search(r"\s*(?:,\s*)?\bbecause\s+(.+)$", clause, re.I | re.S)
         insert = f" envelope {ids[0]}" if ids else f" {text}"
         return clause[: reason.start()] + insert + clause[reason.start():] if reason else clause + insert
+    if phrasing.classify(clause) == "correct" and slot in {"email", "name", "change"}:
+        found = extract.emails(text)
+        said = re.sub(r"^\s*(?:it'?s|it is|should be|the (?:new |right |correct )?(?:one|name|email) is|make it|"
+                      r"change it to|use|to)\s+", "", text.strip(), flags=re.I).rstrip(".!")
+        return f"{clause}, use {found[0]}" if found else f"{clause}: the name should be {said}"
     if slot == "email" and extract.emails(text):
         return f"{clause} to {_ANSWER_LEAD.sub('', text)}"
+    if slot in {"document", "template"}:
+        return sending.with_object(clause, text)
     return f"{clause} {text}"
 
 
@@ -168,7 +177,8 @@ def compose(lines: list[str], conversation: Conversation, asked: bool = False) -
     for line in lines:
         if not line:
             continue
-        joiner = "\n" if line.startswith(("- ", "...")) or text.endswith(":") or "\n" in line else " "
+        joiner = "\n" if line.startswith(("- ", "...")) or text.endswith(":") or "\n" in line or text.rsplit(
+            "\n", 1)[-1].startswith("- ") else " "
         text = line if not text else text + joiner + line
     text = text.strip() or "Done."
     if prefs.tone == "friendly" and not prefs.concise and not asked and not text.endswith("?"):

@@ -33,12 +33,27 @@ _GENERIC = {"contract", "document", "agreement", "file", "pdf", "form", "paperwo
             "documents", "files"}
 
 
+# "send him the NDA", "get it to her", "have them sign it": the person the conversation last named
+_PRONOUN_SIGNER = re.compile(r"\b(?:send|to|for|get|email|give|forward|have|let)\s+(?:it\s+to\s+)?(?:him|her|them)\b"
+                             r"|\b(?:him|her|them)\s+(?:sign|the\b)", re.I)
+
+
+# "the same to rita@x.com", "another one for Bob", "that again to her": what was sent last, to someone else
+_SAME = re.compile(r"\b(?:the same(?: one| thing| document| template| envelope| again)?|same (?:one|thing|again)|"
+                   r"another one|one more|(?:it|that|this) again|again to)\b", re.I)
+
+
 def send(intent: Intent, clause: str, ctx: Context) -> None:
     low = clause.lower()
     files = extract.filenames(clause)
     template = phrasing.template_name(clause) if re.search(r"\btemplate\b", low) else None
     found = extract.emails(clause)
     draft = bool(re.search(r"\bdrafts?\b", low))
+    if not files and not template and _SAME.search(clause) and (earlier := ctx.last_sent()):
+        if earlier.get("document"):
+            files = [str(earlier["document"])]
+        elif earlier.get("template"):
+            template = str(earlier["template"])
     if not files and not template and not found:
         if draft and not re.search(r"\bsend\b", low):
             previous = ctx.previous_send_clause()
@@ -57,6 +72,10 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
         thing = slots.named_thing(clause)
         if thing and not extract.guids(thing):
             thing = re.sub(r"\s+(?:template|document|doc|form)$", "", thing, flags=re.I)
+            if thing.lower() in _VAGUE or thing.split()[0].lower() in _VAGUE:
+                intent.missing("document", "Which document or template should I send? You can name an uploaded "
+                                           "file (like contract.pdf) or a template (like the NDA template).")
+                return
             if thing.lower() in _GENERIC or thing.lower() in {"for signature", "signature"}:
                 recent = ctx.recent_document()
                 files = [recent] if recent else []
@@ -88,6 +107,9 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
             missing = next(n for n in names if not ctx.email_for(n))
             intent.missing("email", f"What is {missing.capitalize()}'s email address?")
             return
+        if not names and _PRONOUN_SIGNER.search(clause) and (person := ctx.last_person()):
+            signers.append({"name": person.get("name") or extract.name_from_email(person["email"]),
+                            "email": person["email"]})
     if not files and not template:
         intent.missing("document", "Which document or template should I send? You can name an uploaded file "
                                    "(like contract.pdf) or a template (like the NDA template).")
@@ -142,6 +164,24 @@ def batch_name(clause: str) -> tuple[str | None, str]:
     if not found:
         return None, clause
     return found.group(1).strip()[:100], clause[: found.start()] + clause[found.end():]
+
+
+_VAGUE = {"something", "anything", "stuff", "a thing", "one", "some paperwork", "something else", "the thing"}
+_VAGUE_OBJECT = re.compile(r"\b(?:something(?: else)?|anything|stuff|(?:the|a|an|my|our|this|that)\s+(?:agreement|"
+                           r"contract|document|doc|file|paperwork|form|pdf|attachment|thing))\b(?:\s+(?:over|out|off|across)\b)?", re.I)
+_ANSWER_LEAD = re.compile(r"^\s*(?:(?:it'?s|it is|use|send|i mean|i meant|make it|the one called|go with|let'?s do|"
+                          r"oh|ok(?:ay)?|sorry|please)[,\s]+)*", re.I)
+
+
+def with_object(clause: str, answer: str) -> str:
+    """The send request with the person's answer to "which document or template?" in place of the vague words
+    it had ("send something to ursula@x.com" + "the NDA" -> "send the NDA to ursula@x.com")."""
+    what = _ANSWER_LEAD.sub("", answer.strip()).rstrip(".!") or answer.strip()
+    vague = _VAGUE_OBJECT.search(clause)
+    if vague:
+        return clause[:vague.start()] + what + clause[vague.end():]
+    verb = re.search(r"\bsend\b(?:\s+(?:out|off|over))?", clause, re.I)
+    return clause[:verb.end()] + f" {what}" + clause[verb.end():] if verb else f"send {what} {clause}"
 
 
 def bulk_send(intent: Intent, clause: str, ctx: Context) -> None:

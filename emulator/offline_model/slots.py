@@ -95,11 +95,14 @@ _PERSON_WORDS = {"him", "her", "them", "me", "us", "everyone", "everybody"}
 def _phrase(text: str) -> str | None:
     if re.match(r"\s*(?:to|for|with|from|by|of|on|at|into|onto|via)\b", text, re.I):
         return None  # "be sent to P": the thing came before the verb
-    text = re.sub(rf"^(?:{_DETERMINER}\s+)+", "", text.strip(), flags=re.I)
+    text = re.sub(rf"^(?:{_DETERMINER}\s+)*sign\s+(?:off\s+on\s+)?", "", text.strip(), flags=re.I)  # "her sign the X"
+    text = re.sub(rf"^(?:{_DETERMINER}\s+)+", "", text, flags=re.I)
     text = _STOP_THING.sub("", text).strip()
     words = text.split()
     if not words or words[0].lower() in _PRONOUNS or len(words) > 6:
         return None
+    if words[0].lower() in {"and", "cc", "please", "plus"}:
+        return None  # what is left of "to Walt Disney, walt@x.com" once the person is taken out
     if words[0].lower() in {"me", "him", "her", "us", "everyone", "everybody", "someone", "reminder", "reminders",
                             "a", "an", "link", "signing", "status", "envelope", "envelopes"} and len(words) == 1:
         return None
@@ -113,7 +116,10 @@ def _without_people(clause: str) -> str:
     text = clause
     for email in extract.emails(clause):
         name = extract.name_near_email(text, email)
-        pattern = (re.escape(name) + r"\s*[<(\[]?\s*" if name else "") + re.escape(email) + r"\s*[>)\]]?"
+        pattern = re.escape(email) + r"\s*[>)\]]?"
+        if name:
+            pattern = (rf"{re.escape(name)}\s*,?\s*[<(\[]?\s*{pattern}|{pattern}\s*(?:,\s*|\(\s*){re.escape(name)}\)?"
+                       rf"|{pattern}")
         text = re.sub(pattern, " ", text, count=1)
     return re.sub(r"\s{2,}", " ", text)
 
@@ -193,6 +199,9 @@ def correction_pair(clause: str) -> tuple[str | None, str | None]:
     marks = []
     for email in found:
         before = clause[: clause.find(email)].rstrip(" <(['\"“")
+        name = extract.name_near_email(clause, email)
+        if name and before.rstrip(" ,:").endswith(name):  # "replace the signer with Yara Bell, yara@x.com": the mark is before the name
+            before = before.rstrip(" ,:")[: -len(name)].rstrip(" ,<([")
         marks.append("new" if _NEW_MARK.search(before) and not re.search(r"\breplace\s*$", before, re.I)
                      else "old" if _OLD_MARK.search(before) else None)
     if len(found) >= 2:

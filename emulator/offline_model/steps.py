@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import answers, dialogue, guards, schedules
-from .conversation import Context, Exchange, Prefs, recipients_of
+from . import answers, corrections, dialogue, guards, schedules
+from .conversation import Context, Exchange, Prefs
 from .intents import Intent
 
 _ACTIONABLE = guards.ACTIONABLE
@@ -33,6 +33,7 @@ class Done:
     lines: list[str]
     ok: bool = True
     asked: bool = False
+    slot: str | None = None  # what the question asks for, when it is not the intent's own missing slot
 
 
 def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Calls | Done:
@@ -95,8 +96,13 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
         if isinstance(result, Done):
             return result
         name, problem = choose_document(result.get("documents") or [], intent.document_lookup)
+        if problem and not name and intent.kind == "send":  # nothing uploaded matches: a template, maybe?
+            what = f" matching “{intent.document_lookup}”" if intent.document_lookup else ""
+            return Done(used, [f"I couldn't find an uploaded document{what}. Which document or template should I "
+                               "send? Upload the file first, or name a template (like the NDA)."],
+                        ok=False, asked=True, slot="document")
         if problem:
-            return Done(used, [problem], ok=False, asked=name is None)
+            return Done(used, [problem], ok=False, asked=name is None, slot="document" if name is None else None)
         args["document"] = name
     if intent.recipient_name:
         if checked.get(ids[0], {}).get("recipients"):
@@ -107,7 +113,7 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
             result, used = _read(done, used, "get_envelope_status", prefs), used + 1
         if isinstance(result, Done):
             return result
-        email = _find_recipient(result.get("envelope"), intent.recipient_name)
+        email = corrections.pick_recipient(result.get("envelope"), intent.recipient_name, intent.args)
         if not email:
             who = {"*": "a signer who still has to sign", "?": "a single signer to change (tell me their email)"}.get(
                 intent.recipient_name, f"a recipient called {intent.recipient_name}")
@@ -116,12 +122,12 @@ def run(intent: Intent, ctx: Context, done: list[Exchange], prefs: Prefs) -> Cal
     if len(done) <= used:
         if ids:
             return Calls([(tool, {"envelope_id": envelope_id, **args}) for envelope_id in ids])
-        return Calls([(tool, args)])
+        return Calls([(tool, {**args, **extra}) for extra in intent.fan_out] or [(tool, args)])
     exchange = done[used]
     if exchange.names and set(exchange.names) != {tool}:
         return _unexpected(done[used:], prefs, offset=used)
     described = answers.describe(exchange, prefs, intent.focus)
-    if len(exchange.calls) > 1 and not prefs.concise:
+    if len(exchange.calls) > 1 and not prefs.concise and not intent.fan_out:
         ok = sum(not answers.is_error(r) for r in exchange.results)
         described.insert(0, f"{ok} of {len(exchange.calls)} succeeded:")
     return Done(used + 1, lines + described, ok=not any(answers.is_error(r) for r in exchange.results))
@@ -200,22 +206,6 @@ def _when(envelope: dict[str, Any]) -> str:
         if envelope.get(key):
             return str(envelope[key])
     return dt.date.min.isoformat()
-
-
-def _find_recipient(envelope: Any, name: str) -> str | None:
-    name = name.lower()
-    if name == "?":
-        signers = [p for p in recipients_of(envelope) if p.get("type") == "signer"]
-        return str(signers[0]["email"]) if len(signers) == 1 else None
-    if name == "*":
-        waiting = [p for p in recipients_of(envelope) if p.get("type") == "signer"
-                   and str(p.get("status", "")).lower() not in {"completed", "signed", "declined"}]
-        return str(waiting[0]["email"]) if waiting else None
-    for person in recipients_of(envelope):
-        full = str(person.get("name") or "").lower()
-        if name in {full, full.split(" ")[0] if full else ""} or str(person["email"]).lower().startswith(name):
-            return str(person["email"])
-    return None
 
 
 def _unexpected(done: list[Exchange], prefs: Prefs, offset: int = 0) -> Done:
