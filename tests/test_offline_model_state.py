@@ -243,19 +243,19 @@ def test_nothing_uploaded_asks_which_document_or_template(first: str) -> None:
     assert calls[-1][0] == "send_template" and calls[-1][1]["template"] == "Offer Letter"
 
 
-@pytest.mark.parametrize("answer", [
-    "to Lena Wirth, lena@x.com",
-    "Lena Wirth <lena@x.com> please",
-    "for lena@x.com, Lena Wirth",
+@pytest.mark.parametrize(("first", "answer"), [
+    ("send the lease I uploaded for signature", "to Lena Wirth, lena@x.com"),
+    ("send the uploaded agreement off for e-signature", "Lena Wirth <lena@x.com> please"),
+    ("please send my uploaded document out to be signed", "for lena@x.com, Lena Wirth"),
 ])
-def test_the_signer_given_with_a_name_completes_an_uploaded_document_send(answer: str) -> None:
+def test_the_signer_given_with_a_name_completes_an_uploaded_document_send(first: str, answer: str) -> None:
     def respond(name: str, args: dict) -> dict:
         if name == "list_my_documents":
             return {"summary": "1 document.", "documents": [{"filename": "lease-2025.pdf"}]}
         return {"summary": "Sent."}
 
-    asked, _ = last_call(["send the lease I uploaded for signature"], respond)
+    asked, _ = last_call([first], respond)
     assert "who should sign" in asked.lower()
-    _, calls = last_call(["send the lease I uploaded for signature", answer], respond)
+    _, calls = last_call([first, answer], respond)
     assert calls[-1] == ("send_document", {"document": "lease-2025.pdf",
                                            "signers": [{"name": "Lena Wirth", "email": "lena@x.com"}]})

@@ -97,7 +97,7 @@ def send(intent: Intent, clause: str, ctx: Context) -> None:
     signers, cc = slots.people(clause, found)
     if not signers:
         names = [w for w in re.findall(r"\b(?:to|and|for)\s+([A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*)", clause)
-                 if w.lower() not in _NOT_PEOPLE and w.lower() not in _GENERIC
+                 if w.lower() not in _NOT_PEOPLE and w.lower() not in _GENERIC and "sign" not in w.lower()
                  and not (template and w.lower() in template.lower().split())]
         for name in names:
             email = ctx.email_for(name)

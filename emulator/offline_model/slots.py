@@ -14,7 +14,7 @@ _DETERMINER = r"(?:the|our|my|this|that|these|those|a|an|your|his|her|their)"
 _STOP_THING = re.compile(
     r"\s+(?:to|for|with|from|by|on|at|via|and|then|but|so|because|since|as|due|cc|copy|copying|before|after|"
     r"asap|today|tomorrow|now|please|instead|which|that|who|where|as a draft|in order|signed|sent|i|we|she|he|"
-    r"they|last|this|yesterday|is|was|has|hasn't|still|going|be|are|were|gets?|should|must|needs?|over|across|along)\b.*$"
+    r"they|last|this|yesterday|is|was|has|hasn't|still|going|be|are|were|gets?|should|must|needs?|over|across|along|out|off)\b.*$"
     r"|[,;:.!?()<>].*$|\s+[-–—]\s.*$",
     re.I | re.S)
 _VERB_LEAD = re.compile(
@@ -93,10 +93,10 @@ _PERSON_WORDS = {"him", "her", "them", "me", "us", "everyone", "everybody"}
 
 
 def _phrase(text: str) -> str | None:
-    if re.match(r"\s*(?:to|for|with|from|by|of|on|at|into|onto|via)\b", text, re.I):
-        return None  # "be sent to P": the thing came before the verb
     text = re.sub(rf"^(?:{_DETERMINER}\s+)*sign\s+(?:off\s+on\s+)?", "", text.strip(), flags=re.I)  # "her sign the X"
     text = re.sub(rf"^(?:{_DETERMINER}\s+)+", "", text, flags=re.I)
+    if re.match(r"\s*(?:to|for|with|from|by|of|on|at|into|onto|via)\b", text, re.I):
+        return None  # "be sent to P": the thing came before the verb
     text = _STOP_THING.sub("", text).strip()
     words = text.split()
     if not words or words[0].lower() in _PRONOUNS or len(words) > 6:
