@@ -104,7 +104,7 @@ def _keeps_with_previous(previous: str, piece: str) -> bool:
     if extract.emails(piece) and classify(previous) in {"send", "bulk_send"} and classify(
             extract.EMAIL_RE.sub(" ", piece)) is None and not re.sub(
             rf"{extract.EMAIL_RE.pattern}|{extract.NAME_WORD}|\b(?i:and|also|plus|finally|lastly|last|then|after that|next|"
-            r"second|third|first)\b|[\s,;:&<>()\[\].]", "", piece):
+            r"second|third|first|b?cc|copy|copying|please)\b|[\s,;:&<>()\[\].]", "", piece):
         return True  # "send x.pdf to Ann (a@x) first and then Bo (b@y)": the people after "then" sign it too
     if classify(previous) == "correct" and not _OWN_REQUEST.match(piece):
         return True
@@ -193,6 +193,8 @@ def classify(clause: str) -> str | None:
     if re.search(r"\btemplate\b", low) and not found and not re.search(r"\b(?:which|what|any|a) template\b", low) and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
                                                        or _ASKS.search(low) and not _SEND_VERB.search(low)):
         return "get_template"  # "tell me about the NDA template - who needs to sign it?" asks about the template
+    if not has_guid and re.search(r"\bstatus(?:es)? (?:of|on|for) (?:everything|all|each|every)\b", low):
+        return "list_envelopes"  # the status of everything sent is a list of envelopes with their statuses
     if _PAST_SENDS.search(low) and _ASKS.search(low) and not re.search(r"\bstatus\b|\bsign", low):
         return "list_envelopes"  # "what did I send to x@y.com?" asks about envelopes; it sends nothing
     if _SEND_VERB.search(low) or _DRAFTING.search(low) or re.search(r"\bas (?:a )?draft\b", low):
@@ -257,7 +259,8 @@ def status_word(clause: str) -> str | None:
         return "voided"
     if re.search(r"\bwaiting\b|\bawaiting\b|\bpending\b|\boutstanding\b|\bunsigned\b|\bnot (?:yet )?signed\b"
                  r"|\b(?:hasn'?t|haven'?t|has not|have not|didn'?t|did not|never) (?:yet )?signed\b|\byet to sign\b"
-                 r"|\bout for signature\b|\bin progress\b|\bsent envelopes\b|\bopen envelopes\b|\bin flight\b", low):
+                 r"|\bout for signature\b|\bin progress\b|\bsent envelopes\b|\bopen envelopes\b|\bin flight\b|\bstill out\b"
+                 r"|\bnot (?:yet )?back\b", low):
         return "sent"
     if re.search(r"\bdelivered\b|\bopened\b|\bviewed\b", low):
         return "delivered"
