@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.offline_model import plan
+
 try:  # tests/ as a package or as a plain directory on sys.path
-    from tests.test_offline_model_planner import converse, envelope
-    from tests.test_offline_model_support import GUID, GUID2
+    from tests.test_offline_model_planner import TOOLS, converse, envelope
+    from tests.test_offline_model_support import GUID, GUID2, TODAY
 except ImportError:
-    from test_offline_model_planner import converse, envelope
-    from test_offline_model_support import GUID, GUID2
+    from test_offline_model_planner import TOOLS, converse, envelope
+    from test_offline_model_support import GUID, GUID2, TODAY
 
 
 def on_envelope(*signers: tuple[str, str], status: str = "sent"):
@@ -259,3 +261,53 @@ def test_the_signer_given_with_a_name_completes_an_uploaded_document_send(first:
     _, calls = last_call([first, answer], respond)
     assert calls[-1] == ("send_document", {"document": "lease-2025.pdf",
                                            "signers": [{"name": "Lena Wirth", "email": "lena@x.com"}]})
+
+
+# --- right after a send or a list ----------------------------------------------------------------------------
+@pytest.mark.parametrize("fix", [
+    "oops, it's kim.new@x.com not kim.old@x.com",
+    "kim.new@x.com, not kim.old@x.com",
+    "actually make that kim.new@x.com",
+    "sorry, I meant kim.new@x.com",
+    "no wait, it should have been kim.new@x.com",
+])
+def test_a_send_corrected_in_the_next_message(fix: str) -> None:
+    def respond(name: str, args: dict) -> dict:
+        if name == "send_template":
+            return {"summary": "Sent.", "envelope_id": GUID,
+                    "envelope": envelope(GUID, "sent", "NDA", ("Kim Old", "kim.old@x.com", "sent"))}
+        return on_envelope(("Kim Old", "kim.old@x.com"))(name, args)
+
+    _, calls = last_call(["send the NDA to kim.old@x.com", fix], respond)
+    assert calls[-1] == ("correct_recipient", {"envelope_id": GUID, "email": "kim.new@x.com",
+                                               "recipient": "kim.old@x.com"})
+
+
+@pytest.mark.parametrize("answer", ["tom.h@x.com", "toby@x.com", "forde@x.com"])
+def test_an_email_answer_that_starts_like_a_preposition_is_kept_whole(answer: str) -> None:
+    _, calls = last_call(["send the offer letter to Tom", answer], on_envelope())
+    assert calls[-1][1]["recipients"][0]["email"] == answer
+
+
+@pytest.mark.parametrize("text", ["remind them both", "nudge all of those", "send a reminder on each of them"])
+def test_every_envelope_shown_when_the_person_says_so(text: str) -> None:
+    shown = [envelope(GUID, "sent", "NDA", ("Ann", "ann@x.com", "sent")),
+             envelope(GUID2, "sent", "Offer Letter", ("Bo", "bo@x.com", "sent"))]
+
+    def respond(name: str, args: dict) -> dict:
+        return {"summary": "Found 2.", "envelopes": shown} if name == "list_envelopes" else {"summary": "Reminded."}
+
+    _, calls = last_call(["list my envelopes", text], respond)
+    assert calls == [("remind_recipients", {"envelope_id": GUID}), ("remind_recipients", {"envelope_id": GUID2})]
+
+
+@pytest.mark.parametrize("text", [
+    "don't copy legal on everything anymore",
+    "stop cc'ing Legal on all my envelopes",
+    "no longer copy legal on everything",
+])
+def test_stopping_a_default_cc_by_name_forgets_only_that(text: str) -> None:
+    history = [{"role": "system", "content": "Preferences: tone=neutral\nRemembered for this user: "
+                                             "contacts: Dana Cruz <dana@x.com> | default_cc: Legal <legal@x.com>"}]
+    decided = plan(history + [{"role": "user", "content": text}], TOOLS, TODAY)
+    assert decided.tool_calls == [("forget", {"kind": "default_cc", "email": "legal@x.com"})]

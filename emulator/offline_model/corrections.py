@@ -50,6 +50,14 @@ _TO_NAME = re.compile(rf"\bname\b(?:\s+of\s+[\w\s#]+?)?\s+(?:to|as|should be|is)
 _ROLE_WORDS = {"signer", "recipient", "client", "customer", "person", "signatory", "their", "the", "his", "her"}
 
 
+# a lone address that replaces the one just used: "actually make that b@y.com", "it should have been b@y.com"
+_REDO = re.compile(r"^\W*(?:(?:oops|oh|sorry|actually|wait|no|hmm+|my bad|correction)[,!.\s-]+)*(?:make (?:that|it)|"
+                   r"change (?:that|it) to|it should (?:have )?be(?:en)?|(?:i|we) meant|(?:that|it) should (?:have )?be(?:en)?"
+                   r"|it'?s actually|use)\s+\S+@", re.I)
+# two addresses, the right one said first: "it's a@y.com not b@y.com", "a@y.com, not b@y.com"
+_RIGHT_NOT_WRONG = re.compile(r"\S+@\S+?[\s,]+(?:and\s+)?not\s+\S+@", re.I)
+
+
 def is_correction(clause: str) -> bool:
     """Whether the clause asks to correct a recipient (rather than send, or ask about one)."""
     low = clause.lower()
@@ -60,6 +68,8 @@ def is_correction(clause: str) -> bool:
     found = extract.emails(clause)
     if vocabulary.CORRECTION_CUES.search(low) and (len(found) >= 2 or (found and re.search(
             r"\b(?:email|address|e-mail|name|signer|recipient)\b", low))):
+        return True
+    if (len(found) == 2 and _RIGHT_NOT_WRONG.search(clause)) or (len(found) == 1 and _REDO.search(clause)):
         return True
     return bool(_FIELD_WRONG.search(clause) or _REPLACE_SIGNER.search(clause) or _FIX_AFTER.search(clause))
 
@@ -105,7 +115,12 @@ def pair(clause: str) -> tuple[str | None, str | None]:
     """(current email, new email), also reading what follows a lone email ("x@y.com will sign instead")."""
     old, new = slots.correction_pair(clause)
     found = extract.emails(clause)
+    if len(found) == 2 and re.search(rf"{re.escape(found[0])}\W*[\s,]+(?:and\s+)?not\s+\W*{re.escape(found[1])}", clause,
+                                     re.I):
+        return found[1], found[0]  # "b@y.com, not a@y.com": the right one first
     if len(found) == 1:
+        if _REDO.search(clause):
+            return None, found[0]
         after = clause[clause.find(found[0]) + len(found[0]):].lstrip(" >)]\"”")
         if _AFTER_NEW.search(after):
             return None, found[0]

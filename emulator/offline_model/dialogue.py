@@ -23,6 +23,10 @@ _THE_ONE = re.compile(r"\bthe (?:one|envelope)\s+(?:to|for|with|from|sent to|add
 _THE_X_ONE = re.compile(r"\bthe\s+([\w'’&-]+(?:\s+[\w'’&-]+)?)\s+one\b", re.I)
 
 
+# every envelope of the list just shown: "remind them both", "all of those", "each of them"
+ALL_SHOWN = re.compile(r"\b(?:(?:them|those|these) (?:both|all)|both (?:of )?(?:them|those|these|envelopes|ones)|"
+                       r"(?:all|each|every one) of (?:them|those|these)|all (?:those|these|the ones (?:listed|shown|above))"
+                       r"|(?:those|these) (?:two|three|four|five|envelopes))\b", re.I)
 _FILLER = {"the", "a", "an", "to", "for", "one", "of", "my", "our", "envelope", "document", "agreement"}
 
 

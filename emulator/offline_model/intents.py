@@ -90,7 +90,11 @@ def _resolve_envelope(intent: Intent, clause: str, ctx: Context) -> None:
     if found:
         intent.ids = found
         return
-    shown = dialogue.referenced_envelope(head, ctx.listed_envelopes())
+    listed = ctx.listed_envelopes()
+    if listed and dialogue.ALL_SHOWN.search(head):  # "remind them both", "void all of those"
+        intent.ids = [str(e["envelopeId"]) for e in listed if e.get("envelopeId")][:20]
+        return
+    shown = dialogue.referenced_envelope(head, listed)
     if shown:
         intent.ids = [shown]
         return

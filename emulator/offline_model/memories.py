@@ -41,11 +41,17 @@ def remember(intent: Intent, clause: str, ctx: Context) -> None:
 
 def forget(intent: Intent, clause: str, ctx: Context) -> None:
     found = extract.emails(clause)
+    copying = re.search(r"\b(?:copy|copying|cc'?ing|cc|default cc)\b", clause, re.I)
     if re.search(r"\b(?:everything|all (?:of )?(?:it|that|this|my data|you know|you remember)|all memories)\b",
-                 clause, re.I):
-        intent.args["kind"] = "everything"
-    elif re.search(r"\b(?:copy|copying|cc'?ing|cc|default cc)\b", clause, re.I):
+                 clause, re.I) and not (copying and not re.search(
+                     r"\b(?:forget|erase|wipe|clear|delete)\s+(?:about\s+)?(?:everything|all)\b", clause, re.I)):
+        intent.args["kind"] = "everything"  # not "don't copy legal on everything any more": that is a default cc
+    elif copying:
         intent.args["kind"] = "default_cc"
+        named = [p["email"] for p in ctx.default_cc if not found and re.search(
+            rf"\b{re.escape(str(p.get('name') or '').split(' ')[0] or p['email'].split('@')[0])}\b", clause, re.I)]
+        if len(named) == 1:
+            found = named  # "stop copying legal": the default cc called Legal
     elif _TEMPLATE.search(clause):
         intent.args["kind"] = "preferred_template"
     else:

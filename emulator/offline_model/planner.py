@@ -24,7 +24,7 @@ _COMMAND = re.compile(r"^\s*(?:please\s+)?(?:send|list|show|remind|download|void
                       r"|check|give|correct|change)\b", re.I)
 _ANSWER_LEAD = re.compile(
     r"^\s*(?:(?:it'?s|it is|that'?s|this is|they are|they'?re|he is|she is|he'?s|she'?s|the signers? (?:is|are)|"
-    r"send it|please send it|have it signed)\s+)?(?:(?:going|meant|intended)\s+)?(?:to|for|by)?\s*", re.I)
+    r"send it|please send it|have it signed)\s+)?(?:(?:going|meant|intended)\s+)?(?:(?:to|for|by)\b)?\s*", re.I)
 
 
 @dataclass
