@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -159,11 +160,14 @@ async def main() -> None:
                 print(f"- {name}, {mode}: {statistics.median(deltas):+.1f} ms/turn "
                       f"(rounds: {', '.join(f'{d:+.1f}' for d in deltas)})")
     finally:
-        await pool.close()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {database} WITH (FORCE)")
-        if postgres is not None:
-            postgres.stop()
+        try:
+            await pool.close()
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {database} WITH (FORCE)")
+        finally:
+            if postgres is not None:  # the private cluster goes whatever happened above
+                postgres.stop()
+                shutil.rmtree(postgres.data.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
