@@ -114,7 +114,7 @@ def _keeps_with_previous(previous: str, piece: str) -> bool:
 
 _ATTACHED = re.compile(r"\s*\[attached file[^\]]*\]")
 _PAST_SENDS = re.compile(r"\b(?:i|we)(?:'ve| have| had)? (?:already |ever |just )?sent\b|\b(?:did|have|has) (?:i|we|anyone) (?:ever |already )?"
-                         r"(?:send|sent)\b")
+                         r"(?:send|sent)\b|\b(?:everything|anything|all|whatever)\s+(?:that\s+)?(?:was\s+|has been\s+|been\s+)?sent\b")
 _ASKS = re.compile(r"^\s*(?:(?:can|could|would) you\s+)?(?:please\s+)?(?:show|list|give|tell|what|which|did|have|has|who|anything"
                    r"|everything|find|how many)\b")
 _STATE_QUESTION = re.compile(r"^\s*(?:is|has|was|are|have|were)\b.*\b(?:done|finished|complete|completed|signed|sent|out|"

@@ -46,8 +46,8 @@ _DAILY = re.compile(r"\b(?:every|each)\s+(?:single\s+)?(?:day|morning|afternoon|
 _WEEKLY = re.compile(r"\b(?:every|each|once a|once per)\s+week\b|\bweekly\b", re.I)
 _MONTHLY = re.compile(r"\b(?:every|each|once a|once per)\s+month\b|\bmonthly\b", re.I)
 _HOURLY = re.compile(r"\b(?:every|each)\s+(?:(\d{1,2})\s+)?hours?\b|\bhourly\b", re.I)
-_MONTH_DAY = re.compile(r"\bon the (\d{1,2})(?:st|nd|rd|th)?(?: day)?(?: of (?:each|every|the) month)?\b|\b(first|last) day of "
-                        r"(?:each|every|the) month\b", re.I)
+_MONTH_DAY = re.compile(r"\bon the (\d{1,2})(?:st|nd|rd|th)?(?: day)?(?: of (?:each|every|the) month)?\b|\b(?:(?:every|each|on the) )?"
+                        r"(first|last) day of (?:each|every|the) month\b", re.I)
 _UNTIL = re.compile(r"\b(?:until|till|through|thru|ending(?: on)?)\s+(.+?)(?=[,;.!?]|$|\s+(?:and|then)\b)", re.I)
 _FOR_SPAN = re.compile(r"\bfor\s+(?:the\s+)?(?:next\s+)?(\d{1,2}|two|three|four|five|six)\s+(days?|weeks?|months?)\b", re.I)
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -97,7 +97,8 @@ def kind(clause: str) -> str | None:
 
 
 def recurs(clause: str) -> bool:
-    return any(p.search(clause) for p in (_EVERY_DAYS, _WEEKDAYS, _WEEKENDS, _DAILY, _WEEKLY, _MONTHLY, _HOURLY))
+    return any(p.search(clause) for p in (_EVERY_DAYS, _WEEKDAYS, _WEEKENDS, _DAILY, _WEEKLY, _MONTHLY, _HOURLY)) or bool(
+        _MONTH_DAY.search(clause) and re.search(r"\b(?:each|every)\b", clause, re.I))
 
 
 def _once(clause: str) -> bool:

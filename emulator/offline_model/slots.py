@@ -126,7 +126,7 @@ def _without_people(clause: str) -> str:
 
 # --- people named without an email ---------------------------------------------------------------------------
 _PERSON_PLACES = [
-    re.compile(rf"\b(?i:to|for|with|from|by|sent to)\s+{_RUN}"),
+    re.compile(rf"\b(?i:to|for|with|from|by|sent to|waiting on|waiting for)\s+{_RUN}"),
     re.compile(rf"\b(?i:remind|void|cancel|withdraw|revoke|ask|tell|correct|fix|email|message|help)\s+{_RUN}"),
     re.compile(rf"{_RUN}\s+(?i:signed|has(?:n'?t| not)|still|needs|did(?:n'?t| not)|never)\b"),
     re.compile(rf"{_RUN}['’]s\b"),
