@@ -114,7 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
         message = str(exc.detail)
         # Starlette's 405 carries `Allow` (RFC 9110 requires it): keep every header it set.
         return JSONResponse({"error": code, "message": message, "detail": message}, status_code=exc.status_code,

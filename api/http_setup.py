@@ -1,4 +1,5 @@
-"""The HTTP layers around every route: CORS, body size limits, request ids, JSON logs, and `/metrics`.
+"""The HTTP layers around every route: CORS, body size limits and read timeouts, request ids, JSON logs, and
+`/metrics`.
 
 Limits are per path: uploads, run creation (messages may carry files) and Connect deliveries legitimately carry
 more than a chat message, and the emulator takes base64 documents like DocuSign does; everything else gets
@@ -16,8 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import CurrentPrincipal
 from docusign_agent.logs import configure_logging
-from api.middleware import (BodySizeLimitMiddleware, RequestIdMiddleware, ServerErrorMiddleware,
-                            StorableInputMiddleware)
+from api.middleware import (BodyReadTimeoutMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware,
+                            ServerErrorMiddleware, StorableInputMiddleware)
 from docusign_agent.settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -33,9 +34,11 @@ def install_http_layers(app: FastAPI, settings: Settings) -> None:
         ("/webhooks", settings.webhook_max_body_bytes),
         ("/_emulator", settings.max_upload_bytes * 2),
     ]
-    # Added innermost first: requests pass RequestId -> CORS -> errors -> size limit -> storable input -> routes.
+    # Added innermost first: requests pass RequestId -> CORS -> errors -> body read timeout -> size limit ->
+    # storable input -> routes.
     app.add_middleware(StorableInputMiddleware, skip=["/_emulator"])
     app.add_middleware(BodySizeLimitMiddleware, default_limit=settings.max_body_bytes, limits=limits)
+    app.add_middleware(BodyReadTimeoutMiddleware, timeout=settings.body_read_timeout_seconds)
     app.add_middleware(ServerErrorMiddleware)  # a 500 is JSON (with CORS headers) and one log line
     if settings.cors_origins:
         app.add_middleware(

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids for logs, body size limits, and storable input, all before a handler runs.
+"""ASGI middleware: request ids for logs, body size limits and read timeouts, and storable input, all before a
+handler runs.
 
 Pure ASGI (not `BaseHTTPMiddleware`) so streaming responses pass through untouched and a disconnect still
 reaches the SSE handlers.
@@ -6,6 +7,7 @@ reaches the SSE handlers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -142,6 +144,51 @@ class BodySizeLimitMiddleware:
         except BodyTooLarge:
             if not tracked.started:
                 await _too_large(send, limit)
+
+
+class BodyReadTimeout(HTTPException):
+    """An HTTPException for the same reason as `BodyTooLarge`; it closes the connection, whose unread rest of
+    a body could not be told from the next request."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(408, f"the request body stopped arriving: nothing came for {timeout:g} s",
+                         headers={"connection": "close"})
+
+
+class BodyReadTimeoutMiddleware:
+    """A request body that pauses longer than `timeout` (between any two of its parts) is answered 408 JSON
+    naming `body`, and the connection closed; nothing is handled with half a body. Only the body is timed: once
+    it is complete, `receive` (which an SSE response awaits for the client's disconnect) is left as it is.
+    The header read timeout is uvicorn's side of the connection (`api/connections.py`).
+    """
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                raise BodyReadTimeout(self.timeout) from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        tracked = TrackedSend(send)
+        try:
+            await self.app(scope, timed_receive, tracked)
+        except BodyReadTimeout as exc:
+            if not tracked.started:
+                await send_error(send, 408, "request_timeout", str(exc.detail), "body", [(b"connection", b"close")])
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -3,9 +3,9 @@ can return it.
 
 FastAPI documents only what a route's signature shows (its 2xx and a 422 in a shape this server never sends);
 the rest comes from layers it cannot see: authentication (401, or 409 for a token whose email another user
-has), the database (503 with `Retry-After`), the size limit on bodies (413), the storable-input check on
-every query string (422), parsing multipart bodies and `Last-Event-ID` (400), and lookups of what a path
-names (404). Those rules are derived here from each route, once, so a client generated
+has), the database (503 with `Retry-After`), the size limit and the read timeout on bodies (413, 408), the
+storable-input check on every query string (422), the per-address connection limit (429 with `Retry-After`),
+parsing multipart bodies and `Last-Event-ID` (400), and lookups of what a path names (404). Those rules are derived here from each route, once, so a client generated
 from the document (or a fuzzer checking the server against it, `tests/test_api_schemathesis.py`) sees what
 the server really does. Codes only one route answers are declared on that route (`responses=`), and get the
 error body here.
@@ -33,9 +33,11 @@ DESCRIPTIONS = {
     400: "A header or multipart body the server cannot read (`field` names it)",
     401: "Missing, expired or invalid credentials",
     404: "Nothing of yours by that id (another user's is answered the same way)",
+    408: "The request body paused for BODY_READ_TIMEOUT_SECONDS; the connection is closed",
     409: "A conflict with what exists: the token's email belongs to another user (`email_in_use`), or the "
          "resource's state forbids the change (`error` says which)",
     413: "The request body is over the limit for this path",
+    429: "This address holds MAX_CONNECTIONS_PER_CLIENT connections already: retry after `Retry-After` seconds",
     422: "Invalid input, naming the field: wrong types, values outside the schema, or what Postgres cannot store "
          "(NUL, lone surrogates, integers beyond 64 bits) anywhere in the query string or JSON body",
     503: "The database is not answering right now: retry after `Retry-After` seconds",
@@ -76,13 +78,14 @@ def document_errors(operation: dict[str, Any], route: APIRoute) -> None:
     for code, response in responses.items():
         if code[:1] in ("4", "5"):  # FastAPI's own 422 body is replaced too: it is not what the server sends
             response["content"] = {"application/json": {"schema": ERROR_REF}}
-            if code == "503":
+            if code in ("429", "503"):
                 response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
 
 
 def error_statuses(operation: dict[str, Any], route: APIRoute) -> set[int]:
     """The errors the layers around `route` can answer for it (see the module docstring)."""
-    statuses = {422}  # every query string is checked before routing, whatever the route declares
+    # Every query string is checked before routing, whatever the route declares; every connection is counted.
+    statuses = {422, 429}
     parameters = operation.get("parameters", [])
     body = operation.get("requestBody")
     calls = set(_dependency_calls(route.dependant))
@@ -93,7 +96,7 @@ def error_statuses(operation: dict[str, Any], route: APIRoute) -> set[int]:
     if any(p["in"] == "path" for p in parameters):
         statuses.add(404)
     if body is not None:
-        statuses.add(413)
+        statuses |= {408, 413}
         if "multipart/form-data" in body.get("content", {}):
             statuses.add(400)
     if any(p["in"] == "header" and p["name"].lower() == "last-event-id" for p in parameters):

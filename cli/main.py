@@ -44,6 +44,7 @@ def serve(
     from api.app import (
         create_app,  # the server stack: only the commands that serve import it (module docstring)
     )
+    from api.connections import http_protocol
     from runtime.runs.graph_config import GraphConfigError, registry_for
 
     overrides: dict[str, object] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -65,12 +66,14 @@ def serve(
         _serve_workers(settings, urls, workers)
         return
     uvicorn.run(create_app(settings, urls), host=settings.host, port=settings.port, log_level="warning",
-                proxy_headers=True, timeout_graceful_shutdown=5)
+                proxy_headers=True, timeout_graceful_shutdown=5, http=http_protocol(settings))
 
 
 def _serve_workers(settings: Settings, urls: DatabaseUrls, workers: int) -> None:
     """Several uvicorn worker processes on one port. They share runs through Redis and Postgres, so Redis is
     required, and DocuSign must be real or one emulator served apart (each process would hold its own)."""
+    from api.connections import http_protocol  # the server stack, as in `serve`
+
     if not settings.redis_url:
         fail("--workers > 1 needs REDIS_URL: the processes share run events, cancellations and the envelope read "
              "cache through Redis", 2)
@@ -86,8 +89,11 @@ def _serve_workers(settings: Settings, urls: DatabaseUrls, workers: int) -> None
         os.environ["LANGGRAPH_CONFIG"] = str(settings.langgraph_config)
     # uvicorn kills a worker that has not finished starting within `timeout_worker_healthcheck` (5 s by default)
     # and starts another; on a loaded machine starting one takes longer than that, so they were replaced forever.
+    # The header timeout and the per-address connection limit (`api/connections.py`) hold in each worker: a
+    # worker counts the connections it holds, so an address may hold up to `workers` times the limit.
     uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-                log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5, timeout_worker_healthcheck=120)
+                log_level="warning", proxy_headers=True, timeout_graceful_shutdown=5, timeout_worker_healthcheck=120,
+                http=http_protocol(settings))
 
 
 @app.command()

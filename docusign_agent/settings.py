@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_upload_bytes: int = Field(default=25_000_000, ge=1024)
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0, description="From a connection's start (or its "
+                                               "last response) to a request's complete headers; else 408, closed.")
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, description="The longest a request body may "
+                                             "pause before 408 (idle time between bytes, not the whole upload).")
+    max_connections_per_client: int = Field(default=256, ge=0, description="Open connections per client address "
+                                            "(429 beyond); 0: no limit. Behind a proxy every client is the proxy.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     langgraph_config: Path | None = Field(
         default=None,

@@ -25,11 +25,11 @@ def free_port() -> int:
 class ServerThread:
     """The app under uvicorn on its own thread and event loop, like a separate process but inspectable."""
 
-    def __init__(self, app: Any, port: int | None = None, *, lifespan: str = "on") -> None:
+    def __init__(self, app: Any, port: int | None = None, *, lifespan: str = "on", http: Any = "auto") -> None:
         self.app = app
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(_config(app, self.port, lifespan=lifespan))
+        self.server = uvicorn.Server(_config(app, self.port, lifespan=lifespan, http=http))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:
@@ -46,9 +46,10 @@ class ServerThread:
         self.thread.join(timeout=30)
 
 
-def _config(app: Any, port: int, *, lifespan: str = "on") -> uvicorn.Config:
+def _config(app: Any, port: int, *, lifespan: str = "on", http: Any = "auto") -> uvicorn.Config:
+    """`http`: uvicorn's protocol, or what `serve` passes (`api.connections.http_protocol`)."""
     return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, loop="asyncio",
-                          timeout_graceful_shutdown=3, timeout_keep_alive=30)
+                          timeout_graceful_shutdown=3, timeout_keep_alive=30, http=http)
 
 
 @contextlib.asynccontextmanager

@@ -44,19 +44,19 @@ def test_the_only_error_shape_is_the_servers(document: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("path", "method", "statuses"), [
-    ("/threads/{thread_id}", "get", {200, 401, 404, 409, 422, 503}),
-    ("/threads", "post", {200, 401, 409, 413, 422, 503}),
+    ("/threads/{thread_id}", "get", {200, 401, 404, 409, 422, 429, 503}),
+    ("/threads", "post", {200, 401, 408, 409, 413, 422, 429, 503}),
     ("/threads/{thread_id}/runs/{run_id}/stream", "get", {200, 400, 401, 404, 422, 503}),
     ("/v1/documents", "post", {201, 400, 401, 413, 415, 422, 503}),
     ("/v1/approvals/{approval_id}", "post", {200, 401, 404, 409, 413, 422, 503}),
-    ("/ok", "get", {200, 422}),
+    ("/ok", "get", {200, 422, 429}),
 ])
 def test_the_errors_an_operation_can_answer_are_documented(document: dict[str, Any], path: str, method: str,
                                                            statuses: set[int]) -> None:
     responses = document["paths"][path][method]["responses"]
     assert statuses <= {int(s) for s in responses}, sorted(responses)
-    if "503" in responses:
-        assert responses["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    for status in {"429", "503"} & set(responses):
+        assert responses[status]["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
 def test_path_ids_are_uuids(document: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -65,7 +66,8 @@ async def test_two_workers_answer_concurrent_conversations(tmp_path: Path, setti
             redis_url = stack.enter_context(RedisProcess()).url
         emulator_port, port = free_port(), free_port()
         env = env_for(tmp_path, DATABASE_URL=str(settings.database_url), REDIS_URL=redis_url,
-                      DOCUSIGN_EMULATOR_URL=f"http://127.0.0.1:{emulator_port}/_emulator")
+                      DOCUSIGN_EMULATOR_URL=f"http://127.0.0.1:{emulator_port}/_emulator",
+                      HEADER_READ_TIMEOUT_SECONDS="3")
         procs = []
         try:
             procs.append(subprocess.Popen([*CLI, "emulator", "--port", str(emulator_port)], cwd=tmp_path, env=env,
@@ -88,6 +90,11 @@ async def test_two_workers_answer_concurrent_conversations(tmp_path: Path, setti
             answers = await asyncio.gather(*(conversation() for _ in range(8)))
             assert all("Mutual NDA" in a for a in answers), answers
             assert (await client.threads.search(limit=50)).__len__() >= 8
+            # The workers read connections through `api/connections.py` too: half a request head is a 408.
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                sock.settimeout(60)
+                sock.sendall(b"GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                assert sock.recv(65536).startswith(b"HTTP/1.1 408 Request Timeout")
         finally:
             for proc in reversed(procs):
                 proc.terminate()
