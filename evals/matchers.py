@@ -7,8 +7,9 @@ A matcher is JSON. Only the arguments it names are checked (a model may add opti
 - `{"$contains": "text"}` and `{"$regex": "pattern"}` (case-insensitive) match strings;
 - `{"$oneof": [m, ...]}` matches when any of the matchers does; `{"$not": m}` when m does not;
 - `{"$present": true}` matches any value given, `{"$absent": true}` only an absent or empty one;
-- `{"$template": "Mutual NDA"}` matches the template's name, its id, or a word of its name the tool resolves
-  ("NDA"), given the account's templates;
+- `{"$template": "Mutual NDA"}` matches what the tool resolves to that template and no other (its name, its
+  id, a word of its name: "NDA", a typo close to it: "mutal nda"), given the account's templates
+  (`tools.templates.template_candidates`, the tool's own rule);
 - an object matches an object holding (at least) the keys it names, each matching;
 - a list matches a list of the same length whose items match the matchers in some order.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from tools.templates import template_candidates
 
 Templates = Mapping[str, str]  # template id -> name
 
@@ -65,16 +68,13 @@ def _operator(value: Any, matcher: dict[str, Any], templates: Templates) -> bool
 
 
 def _is_template(value: Any, name: str, templates: Templates) -> bool:
+    """The argument picks this template and no other one, by the rule the tool resolves it with."""
     if not isinstance(value, str) or not value.strip():
         return False
-    wanted = value.strip().casefold()
-    if templates.get(value.strip(), "").casefold() == name.casefold():
-        return True  # the template's id
-    if wanted == name.casefold():
-        return True
-    # A part of the name that picks this template and no other one ("NDA", "offer letter").
-    hits = [n for n in templates.values() if wanted in n.casefold()]
-    return len(hits) == 1 and hits[0].casefold() == name.casefold()
+    if not templates:
+        return value.strip().casefold() == name.casefold()
+    found = template_candidates(value, list(templates.items()))
+    return len(found) == 1 and templates[found[0]].casefold() == name.casefold()
 
 
 def _assign(values: list[Any], matchers: list[Any], templates: Templates) -> bool:

@@ -104,3 +104,16 @@ async def test_vector_search_ranks_by_meaning(chat: Chat) -> None:
     assert [i.key for i in found][:2] == ["b", "a"] and found[0].score > found[1].score
     assert abs(found[0].score - 2 / 6 ** 0.5) < 1e-9  # cosine of (invoice, payment) and (invoice, payment, friday)
     assert found[-1].key == "c" and found[-1].score is None
+
+
+async def test_a_preferred_template_is_one_the_account_has(chat: Chat) -> None:
+    """The name is resolved as a send resolves it (a typo finds the one template it is close to), and what is
+    kept is the template's real name; words that name no template are refused and nothing is kept."""
+    chat, store = with_store(chat)
+    typo = await call(chat, store, "remember", kind="preferred_template", template="mutal nda")
+    assert typo["summary"] == "I'll use the template “Mutual NDA” when you don't name one.", typo
+    assert (await store.aget(memory.DEFAULTS, memory.PREFERRED_TEMPLATE)).value == {"name": "Mutual NDA"}
+    garbled = await call(chat, store, "remember", kind="preferred_template", template="offer letter, make that")
+    assert (garbled["error"], garbled["field"]) == ("unknown_template", "template"), garbled
+    assert "Offer Letter" in garbled["message"]  # the names it could have meant
+    assert (await store.aget(memory.DEFAULTS, memory.PREFERRED_TEMPLATE)).value == {"name": "Mutual NDA"}

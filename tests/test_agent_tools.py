@@ -3,6 +3,8 @@ and the emulator (over the real SDK)."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from agent_helpers import CONTRACT_LINES, Chat, interrupts, last_text, tool_results
 
@@ -187,3 +189,9 @@ async def test_a_bulk_send_whose_outcome_is_unknown_is_not_recorded_as_failed(ch
         op = (await session.execute(select(BulkOperation).where(BulkOperation.batch_name == "uncertain offers"))
               ).scalar_one()
     assert op.status == "sending" and op.error.startswith("outcome unknown") and op.bulk_list_id
+
+
+async def test_a_template_name_with_a_typo_is_sent_as_the_template_it_is_close_to(chat: Chat) -> None:
+    state = await chat.say("send the mutal nda to kai.lund@example.com")
+    [card] = interrupts(state)
+    assert "Mutual NDA" in json.dumps(card), card  # the person approves the real template's name

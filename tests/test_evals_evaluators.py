@@ -71,6 +71,8 @@ def test_trajectory_and_arguments(spec: dict[str, Any], calls: list[dict[str, An
     ("nda", {"$template": "Mutual NDA"}, True),
     ("agreement", {"$template": "Services Agreement"}, True),  # only one template's name holds it
     ("Offer", {"$template": "Mutual NDA"}, False),
+    ("mutal nda", {"$template": "Mutual NDA"}, True),  # the typo the tool resolves to it
+    ("offer letter, make that", {"$template": "Offer Letter"}, False),  # what the tool refuses
     ("The deal fell through", {"$contains": "deal"}, True),
     (None, {"$contains": "deal"}, False),
     ("2", {"$oneof": ["1", "2"]}, True),

@@ -20,9 +20,11 @@ from langgraph.store.base import BaseStore
 from pydantic import EmailStr, Field
 
 from tools.base import ToolSpec
+from tools.common import docusign
 from tools.context import ToolContext
 from tools.results import ToolFailure, ok
 from tools.schemas import _Args
+from tools.templates import resolve_template
 
 CONTACTS = ("memories", "contacts")
 DEFAULTS = ("memories", "defaults")
@@ -130,8 +132,9 @@ async def remember(ctx: ToolContext, args: RememberArgs) -> dict[str, Any]:
         recipients.append({"name": args.name, "email": str(args.email).lower()})
         await store.aput(DEFAULTS, DEFAULT_CC, {"recipients": recipients})
         return ok("From now on I'll copy " + "; ".join(_person(r) for r in recipients) + " on every envelope.")
-    await store.aput(DEFAULTS, PREFERRED_TEMPLATE, {"name": args.template})
-    return ok(f"I'll use the template “{args.template}” when you don't name one.")
+    template = await resolve_template(await docusign(ctx), args.template)  # a name the account really has
+    await store.aput(DEFAULTS, PREFERRED_TEMPLATE, {"name": template.name})
+    return ok(f"I'll use the template “{template.name}” when you don't name one.")
 
 
 async def forget(ctx: ToolContext, args: ForgetArgs) -> dict[str, Any]:

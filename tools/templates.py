@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from rapidfuzz import fuzz
 
 from docusign_client.client import DocuSignClient
 from tools.base import ToolSpec
@@ -12,23 +15,38 @@ from tools.results import ToolFailure, ok
 from tools.schemas import ListTemplatesArgs, TemplateRef
 
 
-async def resolve_template(client: DocuSignClient, ref: str) -> Any:
-    """By id, else by name: exact, then a unique partial match ("NDA" finds "Mutual NDA")."""
-    listing = (await client.list_templates()).value
-    templates = listing.envelope_templates or []
+TYPO_SIMILARITY = 85  # rapidfuzz ratio: "mutal nda" is 95 from "Mutual NDA", "offer letter, make that" 69
+
+
+def template_candidates(ref: str, templates: Sequence[tuple[str, str]]) -> list[str]:
+    """The ids of the (id, name) templates a reference may mean: by id or exact name, else a partial match
+    ("NDA" finds "Mutual NDA"), else the names a typo is close to. One template found is the answer; several
+    make the reference ambiguous. The eval matchers apply this same rule."""
     needle = ref.strip().lower()
-    for t in templates:
-        if t.template_id == ref or (t.name or "").lower() == needle:
-            return (await client.get_template(t.template_id)).value
-    partial = [t for t in templates if needle in (t.name or "").lower()
-               or all(word in (t.name or "").lower() for word in needle.replace("template", "").split())]
-    if len(partial) == 1:
-        return (await client.get_template(partial[0].template_id)).value
-    names = ", ".join(f"“{t.name}”" for t in templates) or "none"
+    exact = [i for i, name in templates if i == ref.strip() or name.lower() == needle]
+    if exact:
+        return exact[:1]
+    partial = [i for i, name in templates if needle in name.lower()
+               or all(word in name.lower() for word in needle.replace("template", "").split())]
     if partial:
+        return partial
+    stripped = needle.replace("template", "").strip()
+    return [i for i, name in templates if fuzz.ratio(stripped, name.lower()) >= TYPO_SIMILARITY]
+
+
+async def resolve_template(client: DocuSignClient, ref: str) -> Any:
+    """By id or name, as `template_candidates` reads it (every send still shows the template's real name on
+    its approval card before anything goes out)."""
+    templates = (await client.list_templates()).value.envelope_templates or []
+    names = {t.template_id: t.name or "" for t in templates}
+    found = template_candidates(ref, list(names.items()))
+    if len(found) == 1:
+        return (await client.get_template(found[0])).value
+    if found:
         raise ToolFailure("ambiguous_template", f"template: {ref!r} matches several templates "
-                          f"({', '.join(t.name for t in partial)}); say which one.", field="template")
-    raise ToolFailure("unknown_template", f"template: there is no template called {ref!r}. Templates: {names}.",
+                          f"({', '.join(names[i] for i in found)}); say which one.", field="template")
+    listed = ", ".join(f"“{name}”" for name in names.values()) or "none"
+    raise ToolFailure("unknown_template", f"template: there is no template called {ref!r}. Templates: {listed}.",
                       field="template")
 
 
