@@ -25,7 +25,7 @@ ACTIONS = {  # tool -> what doing it is called in a sentence ("Nothing was done:
     "list_scheduled_tasks": "listing your scheduled tasks", "cancel_scheduled_task": "cancelling the scheduled task",
 }
 CAPABILITIES = [  # (tool, what the user can ask)
-    ("list_envelopes", "list your envelopes (\"what's waiting for signature?\")"),
+    ("list_envelopes", "list your envelopes (\"what's still out for signature?\")"),
     ("get_envelope_status", "check an envelope's status or who hasn't signed"),
     ("send_document", "send an uploaded document for signature (\"send contract.pdf to bob@example.com\")"),
     ("send_template", "send a template (\"send the NDA template to bob@example.com\")"),

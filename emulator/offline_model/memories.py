@@ -1,7 +1,7 @@
 """Requests about what the agent remembers for the user: remember, forget, list_memories.
 
 "remember that Bob Smith's email is bob@x.com", "always cc legal@x.com", "use the Offer Letter template by
-default", "forget Bob", "stop copying legal@x.com", "what do you remember about me?". The system prompt's
+default", "forget Bob", "stop copying legal@x.com", "what do you know about me?". The system prompt's
 "Remembered for this user" line is read back by conversation.py, so remembered contacts fill in emails.
 """
 

@@ -192,7 +192,7 @@ def classify(clause: str) -> str | None:
         return "status"  # "who still needs to sign the MSA?" asks; it does not send
     if re.search(r"\btemplate\b", low) and not found and not re.search(r"\b(?:which|what|any|a) template\b", low) and (re.search(r"\broles?\b|\bfields?\b|\bwho (?:needs|has|signs)\b", low)
                                                        or _ASKS.search(low) and not _SEND_VERB.search(low)):
-        return "get_template"  # "tell me about the NDA template - who needs to sign it?" asks about the template
+        return "get_template"  # "what is in the offer letter template, and who signs it?" asks about the template
     if not has_guid and re.search(r"\bstatus(?:es)? (?:of|on|for) (?:everything|all|each|every)\b", low):
         return "list_envelopes"  # the status of everything sent is a list of envelopes with their statuses
     if _PAST_SENDS.search(low) and _ASKS.search(low) and not re.search(r"\bstatus\b|\bsign", low):

@@ -134,7 +134,7 @@ _PERSON_PLACES = [
 
 
 def person_named(clause: str) -> str | None:
-    """A person the clause names without an email ("remind Sam about the NDA", "the NDA Bob Stone signed",
+    """A person the clause names without an email ("remind Lee about the lease", "the NDA Bob Stone signed",
     "the offer with Rahul"); acronyms and the domain's own words ("the Offer Letter") are not names."""
     for place in _PERSON_PLACES:
         for match in place.finditer(clause):
