@@ -102,7 +102,10 @@ class Environment:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "AUTH_", "PORT",
                                                                          "LANGGRAPH_CONFIG", "DOCUSIGN_EMULATOR"))}
         env.update({"DATA_DIR": str(data_dir), "AUTH_JWT_SECRET": self.secret, "LOG_LEVEL": "WARNING",
-                    "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false", "PYTHONPATH": str(src)})
+                    "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false", "PYTHONPATH": str(src),
+                    # Every load-generator client comes from 127.0.0.1: the per-address limit is for real clients
+                    # (fanout_bench holds 1,200 connections from that one address).
+                    "MAX_CONNECTIONS_PER_CLIENT": "0"})
         return env
 
     def token(self, name: str) -> str:
