@@ -50,6 +50,7 @@ def test_the_only_error_shape_is_the_servers(document: dict[str, Any]) -> None:
     ("/v1/documents", "post", {201, 400, 401, 413, 415, 422, 503}),
     ("/v1/approvals/{approval_id}", "post", {200, 401, 404, 409, 413, 422, 503}),
     ("/ok", "get", {200, 422, 429}),
+    ("/threads/{thread_id}/runs/{run_id}/cancel", "post", {200, 202, 401, 404, 422, 503}),  # 202 without wait
 ])
 def test_the_errors_an_operation_can_answer_are_documented(document: dict[str, Any], path: str, method: str,
                                                            statuses: set[int]) -> None:

@@ -137,7 +137,11 @@ async def join_stream(thread_id: uuid.UUID, run_id: uuid.UUID, principal: Curren
     return sse_response(events, headers=_where(run, "stream"))
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run (interrupt or rollback)")
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run (interrupt or rollback)",
+             status_code=202, responses={
+                 202: {"description": "Cancelling (without `wait`): `Location` names the run's join"},
+                 200: {"description": "With `wait=true`: the run's final values, once it has stopped",
+                       "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def cancel_run(thread_id: uuid.UUID, run_id: uuid.UUID, principal: CurrentPrincipal, rt: Runtime,
                      wait: Annotated[bool, Query()] = False,
                      action: Annotated[Literal["interrupt", "rollback"], Query()] = "interrupt") -> Response:
