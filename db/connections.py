@@ -9,7 +9,10 @@ checkout without a round trip on a healthy connection:
   `DisconnectionError` at checkout, which makes the pool connect anew (asyncpg's own pool does it itself).
 - psycopg (the checkpointer's pool) reads only when asked; an idle pooled connection has nothing to read, so
   a readable socket means the server sent its goodbye (or closed): only then is the connection asked, and a
-  dead one is replaced by the pool.
+  dead one is replaced by the pool. The socket is polled with `poll()`, never `select()`: a server holding
+  a thousand event streams gives its database sockets descriptors past `select()`'s 1024 limit, where every
+  check failed, and the pool discarded and reopened healthy connections until runs timed out waiting for one
+  (`benchmarks/fanout_bench.py` found it: 200 streaming runs beside 1,000 idle streams).
 
 `is_unavailable` is the one rule for "the database is not answering, for now", which the API answers with
 503 and `Retry-After` and the Connect receiver with 503 so that DocuSign retries.
@@ -90,8 +93,19 @@ async def check_idle_connection(conn: psycopg.AsyncConnection[Any]) -> None:
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the pooled connection is closed")
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        readable = _readable_now(conn.fileno())
     except (OSError, ValueError) as error:
         raise psycopg.OperationalError(f"the pooled connection's socket is gone: {error}") from error
     if readable:
         await AsyncConnectionPool.check_connection(conn)
+
+
+def _readable_now(fd: int) -> bool:
+    """Whether `fd` has something to read (or was closed by the peer), without waiting. `poll()` takes any
+    descriptor; `select()` (kept for platforms without `poll`) refuses those past FD_SETSIZE."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)

@@ -8,11 +8,15 @@ route answers 503 JSON with Retry-After (never a 500 text), and service resumes 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
+from agent.checkpointer import open_pool
 from api.app import create_app
 from docusign_agent.settings import Settings
 from tests.api_helpers import ApiServer, human, runtime_options
@@ -113,3 +117,40 @@ async def test_every_route_answers_503_while_the_database_is_down(
             assert [r["status"] for r in runs] == ["success", "success"]  # the refused run was never created
     finally:
         await proxy.stop()
+
+
+async def test_pooled_checkpoint_connections_past_descriptor_1024_are_kept_and_still_checked(
+        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """A server holding a thousand event streams gives its database sockets descriptors past 1024, where
+    `select()` refuses them: the check then failed on every checkout, the pool reopened healthy connections
+    over and over, and runs timed out waiting for one. Healthy ones must be kept, dead ones still replaced."""
+    url = db_factories[main_backend].create()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1400
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"needs {wanted} open files; this process may open {hard} (ulimit -n)")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    pool = open_pool(url, max_size=1)
+    try:
+        await pool.open(wait=True)
+        pids, fds = [], []
+        for _ in range(5):
+            async with pool.connection() as conn:
+                fds.append(conn.fileno())
+                pids.append((await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"])
+        assert min(fds) >= 1024, fds  # the case under test: every socket past select()'s limit
+        assert len(set(pids)) == 1, pids  # one healthy connection, kept across checkouts
+        assert pool.get_stats().get("connections_lost", 0) == 0
+
+        terminate(url, {pids[0]})  # a dead connection past the limit is still found at checkout
+        async with pool.connection() as conn:
+            again = (await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"]
+        assert again != pids[0]
+    finally:
+        await pool.close()
+        for fd in fillers:
+            os.close(fd)
+        if soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
