@@ -20,7 +20,11 @@ statement in autocommit is its own transaction, so a checkpoint is still stored 
 all, and every completed superstep is durable when its `aput` returns, as before. Values are serialised on
 the event loop rather than in a thread per call as the stock saver does: the hop (pool submit, two wake-ups)
 is pure overhead on a GIL-bound process for a turn's few kilobytes, though a very large state now holds the
-loop while it is encoded. JSON goes through orjson both ways.
+loop while it is encoded. JSON goes through orjson both ways. Reads decode a checkpoint's pending writes on the
+loop too (the stock saver hands them to a thread, one hop per read, though they are usually none).
+
+A run's executor reads its final state from what the run stored last (`remembering()`, `agent/checkpoint_memo.py`)
+instead of fetching and decoding the whole thread again.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import Any
 import orjson
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (WRITES_IDX_MAP, ChannelVersions, Checkpoint, CheckpointMetadata,
-                                       get_serializable_checkpoint_metadata)
+                                       CheckpointTuple, get_serializable_checkpoint_metadata)
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncConnection, AsyncCursor
@@ -43,6 +47,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
+from agent.checkpoint_memo import CheckpointMemo
 from db.connections import check_idle_connection
 from db.urls import driver_url
 
@@ -89,12 +94,44 @@ _ACTING_FOR = "_dsa_acting_for"  # attribute of a pooled connection: the user id
 
 class PooledPostgresSaver(AsyncPostgresSaver):
     user_id: str = ""  # whose checkpoints this saver reads and writes; "" is nobody (RLS shows no rows)
+    memo: CheckpointMemo | None = None  # what this saver stored last, for one run (see `remembering`)
 
     def for_user(self, user_id: uuid.UUID | str) -> PooledPostgresSaver:
         """This saver, over the same pool, acting for `user_id` (a shallow copy: microseconds)."""
         bound = copy.copy(self)
         bound.user_id = str(uuid.UUID(str(user_id)))
+        bound.memo = None
         return bound
+
+    def remembering(self) -> PooledPostgresSaver:
+        """This saver for one run: it keeps the last root checkpoint it stores, so that once the run is seen to
+        complete (`memo.trust()`) the run's final state is read back from memory (`agent/checkpoint_memo.py`)."""
+        bound = copy.copy(self)
+        bound.memo = CheckpointMemo()
+        return bound
+
+    def trust_remembered(self) -> None:
+        """The run this saver serves has completed: reads of its thread's latest checkpoint may use the memo."""
+        if self.memo is not None:
+            self.memo.trust()
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        if self.memo is not None and (remembered := self.memo.latest(config)) is not None:
+            return remembered
+        return await super().aget_tuple(config)
+
+    async def _load_checkpoint_tuple(self, value: DictRow) -> CheckpointTuple:
+        """A stored row as a tuple, its pending writes decoded on the loop (the stock saver uses a thread)."""
+        thread_id, ns = value["thread_id"], value["checkpoint_ns"]
+        parent = value["parent_checkpoint_id"]
+        return CheckpointTuple(
+            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": value["checkpoint_id"]}},
+            {**value["checkpoint"], "channel_values": {**(value["checkpoint"].get("channel_values") or {}),
+                                                      **self._load_blobs(value["channel_values"])}},
+            value["metadata"],
+            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": parent}} if parent else None,
+            self._load_writes(value["pending_writes"]),
+        )
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
                    new_versions: ChannelVersions) -> RunnableConfig:
@@ -111,15 +148,18 @@ class PooledPostgresSaver(AsyncPostgresSaver):
                 blob_values[channel] = inline.pop(channel)  # primitives stay inline in the row, as upstream
         blobs = self._dump_blobs(thread_id, ns, blob_values,
                                  {k: v for k, v in new_versions.items() if k in blob_values})
+        stored_metadata = get_serializable_checkpoint_metadata(config, metadata)
         params = {
             "thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint["id"],
             "parent_id": configurable.get("checkpoint_id"),
             "channels": [b[2] for b in blobs], "versions": [b[3] for b in blobs],
             "types": [b[4] for b in blobs], "blobs": [b[5] for b in blobs],
             "checkpoint": Jsonb({**checkpoint, "channel_values": inline}, dumps=_json),
-            "metadata": Jsonb(get_serializable_checkpoint_metadata(config, metadata), dumps=_json),
+            "metadata": Jsonb(stored_metadata, dumps=_json),
         }
         await self._execute(_PUT, params)
+        if self.memo is not None:
+            self.memo.stored(config, checkpoint, stored_metadata)
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
@@ -136,6 +176,8 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             "checkpoint_id": configurable["checkpoint_id"], "task_id": task_id, "task_path": task_path,
             "idxs": [r[5] for r in rows], "channels": [r[6] for r in rows], "types": [r[7] for r in rows],
             "blobs": [r[8] for r in rows]})
+        if self.memo is not None:  # kept as a read decodes them (a tuple comes back a list)
+            self.memo.wrote(config, [(r[6], self.serde.loads_typed((r[7], r[8]))) for r in rows], task_id, task_path)
 
     async def _execute(self, statement: str, params: dict[str, Any]) -> None:
         """One statement for this saver's user: alone when the connection already acts for them, else behind
@@ -157,6 +199,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Every checkpoint, blob and pending write of one thread under another id, in one transaction (the
         Postgres saver leaves this to subclasses)."""
+        self._forget()
         params = {"src": str(source_thread_id), "dst": str(target_thread_id)}
         async with self._cursor(pipeline=False) as cur, cur.connection.transaction():
             for statement in _COPY:
@@ -165,6 +208,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     async def adelete_run(self, thread_id: str, run_id: str) -> None:
         """Rollback: forget what one run wrote, and any resume answer it left on the checkpoint it started
         from."""
+        self._forget()
         tid, rid = str(thread_id), str(run_id)
         async with self._cursor() as cur:
             await cur.execute(
@@ -175,6 +219,18 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             await cur.execute(
                 "DELETE FROM checkpoint_writes WHERE thread_id = %s AND channel = '__resume__' AND checkpoint_id = "
                 "(SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = '')", (tid, tid))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self._forget()
+        await super().adelete_thread(thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self._forget()
+        await super().aprune(thread_ids, strategy=strategy)
+
+    def _forget(self) -> None:
+        if self.memo is not None:
+            self.memo.forget()
 
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:

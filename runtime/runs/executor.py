@@ -115,13 +115,17 @@ class RunExecutor:
         config = self._config(claim, kwargs, assistant_id, metadata)
         # `metadata` was published when the run was created (RunService.create); the rest goes out in batches.
         publisher = BatchingPublisher(self.bus, run_stream(claim.run_id))
+        # The run's own saver remembers what it stores, so settling reads the final state without Postgres
+        # once the run has completed (agent/checkpoint_memo.py).
+        saver = self.checkpointer_for(claim.user_id).remembering()
         try:
             # Each run sees its user's Store as `store` (a shallow copy of the compiled graph: microseconds).
             graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
-                update={"store": self.store_for(claim.user_id), "checkpointer": self.checkpointer_for(claim.user_id)})
+                update={"store": self.store_for(claim.user_id), "checkpointer": saver})
             async with asyncio.timeout(self.run_timeout_seconds):
                 await self.recover(graph, claim, current=True)
                 await self._stream(graph, publisher, kwargs, config)
+                saver.trust_remembered()  # completed: every checkpoint it started is stored, the last is the latest
                 await publisher.flush()
         except asyncio.CancelledError:
             if control.action is None:

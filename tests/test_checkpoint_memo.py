@@ -1,0 +1,127 @@
+"""A run reads its final state from what it stored last: the same tuple Postgres would return, or Postgres.
+
+`PooledPostgresSaver.remembering()` keeps the last root checkpoint a run stored and the writes against it; the
+executor trusts it once the run has completed (agent/checkpoint_memo.py). Each test runs a real graph on the
+real saver and compares the remembered answer with a fresh read of the same rows by another saver.
+"""
+
+from __future__ import annotations
+
+import operator
+import uuid
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command, interrupt
+
+from agent.checkpointer import PooledPostgresSaver, make_checkpointer, open_pool
+from db.urls import APP_ROLE, with_user
+from tests.conftest import DatabaseFactory
+
+
+class State(TypedDict):
+    messages: Annotated[list[Any], add_messages]
+    notes: Annotated[list[str], operator.add]
+    count: int
+
+
+def build(checkpointer: PooledPostgresSaver) -> Any:
+    """A model-like node, then two parallel tasks: one writes and finishes, one asks a person (interrupt)."""
+
+    def answer(state: State) -> dict[str, Any]:
+        return {"messages": [AIMessage(content=f"seen {len(state['messages'])}")], "count": state.get("count", 0) + 1}
+
+    def note(state: State) -> dict[str, Any]:
+        return {"notes": [f"note {state['count']}"]}
+
+    def ask(state: State) -> dict[str, Any]:
+        decision = interrupt({"question": "go on?", "count": state["count"]})
+        return {"notes": [f"decided {decision}"]}
+
+    builder = StateGraph(State)
+    builder.add_node("answer", answer)
+    builder.add_node("note", note)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", "note")
+    builder.add_edge("answer", "ask")
+    builder.add_edge("note", END)
+    builder.add_edge("ask", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def comparable(tuple_: Any) -> dict[str, Any]:
+    return {"config": tuple_.config, "parent_config": tuple_.parent_config, "metadata": tuple_.metadata,
+            "checkpoint": tuple_.checkpoint, "pending_writes": tuple_.pending_writes}
+
+
+def comparable_state(snapshot: Any) -> dict[str, Any]:
+    return {"values": snapshot.values, "next": snapshot.next, "config": snapshot.config,
+            "metadata": snapshot.metadata, "parent_config": snapshot.parent_config,
+            "interrupts": [(i.id, i.value) for i in snapshot.interrupts],
+            "tasks": [(t.id, t.name, [(i.id, i.value) for i in t.interrupts]) for t in snapshot.tasks]}
+
+
+async def test_a_completed_run_reads_back_what_postgres_holds_without_a_query(
+        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
+    pool = open_pool(app_url, max_size=4)
+    await pool.open()
+    try:
+        base = make_checkpointer(pool).for_user(uuid.uuid4())
+        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        for turn, graph_input in enumerate([{"messages": [HumanMessage(content="hi")]}, Command(resume="yes"),
+                                            {"messages": [HumanMessage(content="again")]}]):
+            saver = base.remembering()
+            graph = build(saver)
+            async for _ in graph.astream(graph_input, config, durability="async"):
+                pass
+            assert saver.memo is not None and saver.memo.latest(config) is None  # not trusted yet: Postgres
+            saver.trust_remembered()
+            remembered = saver.memo.latest(config)
+            assert remembered is not None, turn
+            stored = await base.aget_tuple(config)  # another saver: the rows themselves
+            assert stored is not None
+            assert comparable(remembered) == comparable(stored), turn
+            # The state the server settles with is the same, interrupts and pending writes included.
+            assert comparable_state(await graph.aget_state(config)) == \
+                comparable_state(await build(base).aget_state(config)), turn
+            if turn != 1:
+                assert (await graph.aget_state(config)).interrupts, turn  # the interrupt is pending again
+                assert [w[1] for w in remembered.pending_writes].count("notes") == 1  # the finished sibling
+    finally:
+        await pool.close()
+
+
+async def test_what_the_memo_does_not_answer_goes_to_postgres(
+        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """A given checkpoint id, another thread, and everything after a delete or a rollback: read from the rows."""
+    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
+    pool = open_pool(app_url, max_size=4)
+    await pool.open()
+    try:
+        base = make_checkpointer(pool).for_user(uuid.uuid4())
+        thread = str(uuid.uuid4())
+        config = {"configurable": {"thread_id": thread}}
+        first = base.remembering()
+        async for _ in build(first).astream({"messages": [HumanMessage(content="hi")]}, config):
+            pass
+        first.trust_remembered()
+        assert first.memo is not None
+        latest = first.memo.latest(config)
+        assert latest is not None
+        parent = latest.parent_config
+        assert parent is not None
+        assert first.memo.latest(parent) is None  # a given checkpoint id
+        assert first.memo.latest({"configurable": {"thread_id": str(uuid.uuid4())}}) is None  # another thread
+        by_id = await first.aget_tuple(parent)
+        assert by_id is not None and by_id.config["configurable"]["checkpoint_id"] == \
+            parent["configurable"]["checkpoint_id"]
+
+        await first.adelete_thread(thread)  # forgotten: the thread is gone for this saver too
+        assert await first.aget_tuple(config) is None
+        assert await base.aget_tuple(config) is None
+    finally:
+        await pool.close()
