@@ -1,7 +1,8 @@
 """What routes take from the app, as FastAPI dependencies: its runs runtime, database, settings, bus.
 
 Everything lives on `app.state`, set by the lifespan in `api/app.py`, so a test can build any number of apps
-(each against its own database) and nothing opens a connection at import time.
+(each against its own database) and nothing opens a connection at import time. They are coroutines because
+FastAPI runs a plain function dependency in a worker thread: a thread hop per dependency per request.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from runtime.bus import EventBus
 from runtime.runs.process import AgentRuntime
 
 
-def app_runtime(request: Request) -> AgentRuntime:
+async def app_runtime(request: Request) -> AgentRuntime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def app_database(request: Request) -> Database:
+async def app_database(request: Request) -> Database:
     return request.app.state.database  # type: ignore[no-any-return]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _bus(request: Request) -> EventBus:
+async def _bus(request: Request) -> EventBus:
     return request.app.state.bus  # type: ignore[no-any-return]
 
 

@@ -26,7 +26,7 @@ from runtime.runs.schemas import RunCreate, RunsCancel, RunStatus, stream_modes
 router = APIRouter(tags=["runs"])
 
 
-def _input_files(settings: AppSettings) -> attachments.InputFiles:
+async def _input_files(settings: AppSettings) -> attachments.InputFiles:
     return attachments.InputFiles(settings.max_upload_bytes, settings.max_body_bytes)
 
 
