@@ -43,11 +43,15 @@ def json_text(value: Any) -> str:
 
 def _engine(url: str, pool_size: int) -> AsyncEngine:
     """No pre-ping round trip: a connection whose server went away is replaced at checkout for free
-    (`check_on_checkout`). Connecting gives up after 10 s, so an unreachable database is a prompt 503."""
+    (`check_on_checkout`). Connecting gives up after 10 s, so an unreachable database is a prompt 503.
+
+    Up to 2 * `pool_size` connections, all kept once opened: with overflow connections instead, a server under
+    load closed and reopened one per transaction beyond `pool_size` (a TLS attempt, authentication and a new
+    backend each time: 0.5 ms of the server's CPU per benchmark turn, docs/BENCHMARKS.md) for the same peak."""
     engine = create_async_engine(
         driver_url(url, "asyncpg"),
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         pool_recycle=1800,
         json_serializer=json_text,

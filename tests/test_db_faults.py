@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import uuid
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 
 from agent.checkpointer import open_pool
 from api.app import create_app
+from db.session import Database
 from docusign_agent.settings import Settings
 from tests.api_helpers import ApiServer, human, runtime_options
 from tests.conftest import DatabaseFactory, role_urls
@@ -154,3 +156,36 @@ async def test_pooled_checkpoint_connections_past_descriptor_1024_are_kept_and_s
             os.close(fd)
         if soft < wanted:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_app_pool_keeps_the_connections_a_burst_opened(
+        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """Transactions beyond the pool's base size used to get overflow connections, closed on return and opened
+    again on the next burst (a TLS attempt, authentication and a new backend each): every connection a burst
+    opens is kept for the next one, up to the same peak."""
+    url = db_factories[main_backend].create()
+    database = Database(role_urls(url), pool_size=3)
+    user = uuid.uuid4()
+    try:
+        async def burst() -> set[int]:
+            inside = asyncio.Event()
+            entered = 0
+
+            async def one() -> int:
+                nonlocal entered
+                async with database.user_connection(user) as conn:
+                    pid = await conn.fetchval("SELECT pg_backend_pid()")
+                    entered += 1
+                    if entered == 6:
+                        inside.set()
+                    await inside.wait()  # all six hold a connection at once
+                    return int(pid)
+
+            return set(await asyncio.gather(*(one() for _ in range(6))))
+
+        first = await burst()
+        assert len(first) == 6  # the peak: 2 * pool_size
+        second = await burst()
+        assert second == first
+    finally:
+        await database.dispose()
