@@ -107,7 +107,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         """This saver for one run: it keeps the last root checkpoint it stores, so that once the run is seen to
         complete (`memo.trust()`) the run's final state is read back from memory (`agent/checkpoint_memo.py`)."""
         bound = copy.copy(self)
-        bound.memo = CheckpointMemo()
+        bound.memo = CheckpointMemo(loads=self.serde.loads_typed)
         return bound
 
     def trust_remembered(self) -> None:
@@ -124,6 +124,8 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         """A stored row as a tuple, its pending writes decoded on the loop (the stock saver uses a thread)."""
         thread_id, ns = value["thread_id"], value["checkpoint_ns"]
         parent = value["parent_checkpoint_id"]
+        if self.memo is not None and not ns and value["channel_values"]:
+            self.memo.read(str(thread_id), value["checkpoint"].get("channel_versions") or {}, value["channel_values"])
         return CheckpointTuple(
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": value["checkpoint_id"]}},
             {**value["checkpoint"], "channel_values": {**(value["checkpoint"].get("channel_values") or {}),
@@ -149,17 +151,21 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         blobs = self._dump_blobs(thread_id, ns, blob_values,
                                  {k: v for k, v in new_versions.items() if k in blob_values})
         stored_metadata = get_serializable_checkpoint_metadata(config, metadata)
+        stored_checkpoint = {**checkpoint, "channel_values": inline}
         params = {
             "thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint["id"],
             "parent_id": configurable.get("checkpoint_id"),
             "channels": [b[2] for b in blobs], "versions": [b[3] for b in blobs],
             "types": [b[4] for b in blobs], "blobs": [b[5] for b in blobs],
-            "checkpoint": Jsonb({**checkpoint, "channel_values": inline}, dumps=_json),
+            "checkpoint": Jsonb(stored_checkpoint, dumps=_json),
             "metadata": Jsonb(stored_metadata, dumps=_json),
         }
         await self._execute(_PUT, params)
-        if self.memo is not None:
-            self.memo.stored(config, checkpoint, stored_metadata)
+        if self.memo is not None:  # as stored: the JSON decoded again, the blobs as the bytes sent
+            versions = checkpoint["channel_versions"]
+            self.memo.stored(config, orjson.loads(_json(stored_checkpoint)), orjson.loads(_json(stored_metadata)),
+                             {channel: versions.get(channel) for channel in blob_values},
+                             [(b[2], b[3], (b[4], b[5])) for b in blobs])
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
@@ -176,8 +182,8 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             "checkpoint_id": configurable["checkpoint_id"], "task_id": task_id, "task_path": task_path,
             "idxs": [r[5] for r in rows], "channels": [r[6] for r in rows], "types": [r[7] for r in rows],
             "blobs": [r[8] for r in rows]})
-        if self.memo is not None:  # kept as a read decodes them (a tuple comes back a list)
-            self.memo.wrote(config, [(r[6], self.serde.loads_typed((r[7], r[8]))) for r in rows], task_id, task_path)
+        if self.memo is not None:  # the bytes stored, decoded afresh on each read from the memo
+            self.memo.wrote(config, [(r[6], (r[7], r[8])) for r in rows], task_id, task_path)
 
     async def _execute(self, statement: str, params: dict[str, Any]) -> None:
         """One statement for this saver's user: alone when the connection already acts for them, else behind

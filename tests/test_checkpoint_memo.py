@@ -52,6 +52,41 @@ def build(checkpointer: PooledPostgresSaver) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
+def extend_in_place(left: list[str], right: list[str]) -> list[str]:
+    left.extend(right)  # a reducer that changes the stored list itself
+    return left
+
+
+class InPlace(TypedDict):
+    log: Annotated[list[str], extend_in_place]
+
+
+def build_in_place(checkpointer: PooledPostgresSaver) -> Any:
+    """A node that changes its state in place before asking, beside a task that finishes (its write pending)."""
+
+    def first(state: InPlace) -> dict[str, Any]:
+        return {"log": ["first"]}
+
+    def side(state: InPlace) -> dict[str, Any]:
+        return {"log": ["side"]}
+
+    def ask(state: InPlace) -> dict[str, Any]:
+        state["log"].append("changed-before-interrupt")
+        interrupt("go on?")
+        return {}
+
+    builder = StateGraph(InPlace)
+    builder.add_node("first", first)
+    builder.add_node("side", side)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "side")
+    builder.add_edge("first", "ask")
+    builder.add_edge("side", END)
+    builder.add_edge("ask", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
 def comparable(tuple_: Any) -> dict[str, Any]:
     return {"config": tuple_.config, "parent_config": tuple_.parent_config, "metadata": tuple_.metadata,
             "checkpoint": tuple_.checkpoint, "pending_writes": tuple_.pending_writes}
@@ -85,12 +120,41 @@ async def test_a_completed_run_reads_back_what_postgres_holds_without_a_query(
             stored = await base.aget_tuple(config)  # another saver: the rows themselves
             assert stored is not None
             assert comparable(remembered) == comparable(stored), turn
-            # The state the server settles with is the same, interrupts and pending writes included.
-            assert comparable_state(await graph.aget_state(config)) == \
-                comparable_state(await build(base).aget_state(config)), turn
+            # The state the server settles with is the same, interrupts and pending writes included, and stays
+            # the same on a second read (a read applies pending writes to what it was given).
+            fresh = comparable_state(await build(base).aget_state(config))
+            assert comparable_state(await graph.aget_state(config)) == fresh, turn
+            assert comparable_state(await graph.aget_state(config)) == fresh, turn
             if turn != 1:
                 assert (await graph.aget_state(config)).interrupts, turn  # the interrupt is pending again
                 assert [w[1] for w in remembered.pending_writes].count("notes") == 1  # the finished sibling
+    finally:
+        await pool.close()
+
+
+async def test_objects_changed_in_place_after_they_were_stored_are_not_what_the_memo_returns(
+        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+    """The memo answers with what was stored, decoded afresh: not the live lists a node or a reducer changed
+    after the checkpoint was written (with `sync` durability the rows hold the values before the change)."""
+    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
+    pool = open_pool(app_url, max_size=4)
+    await pool.open()
+    try:
+        base = make_checkpointer(pool).for_user(uuid.uuid4())
+        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        saver = base.remembering()
+        graph = build_in_place(saver)
+        async for _ in graph.astream({"log": []}, config, durability="sync"):
+            pass
+        saver.trust_remembered()
+        assert saver.memo is not None
+        remembered = saver.memo.latest(config)
+        stored = await base.aget_tuple(config)
+        assert remembered is not None and stored is not None
+        assert comparable(remembered) == comparable(stored)
+        fresh = comparable_state(await build_in_place(base).aget_state(config))
+        assert comparable_state(await graph.aget_state(config)) == fresh
+        assert comparable_state(await graph.aget_state(config)) == fresh
     finally:
         await pool.close()
 

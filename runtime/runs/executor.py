@@ -127,7 +127,6 @@ class RunExecutor:
             async with asyncio.timeout(self.run_timeout_seconds):
                 await self.recover(graph, claim, current=True)
                 await self._stream(graph, publisher, kwargs, config, encoder)
-                saver.trust_remembered()  # completed: every checkpoint it started is stored, the last is the latest
                 await publisher.flush()
         except asyncio.CancelledError:
             if control.action is None:
@@ -142,6 +141,8 @@ class RunExecutor:
         except Exception as exc:
             log.exception("run failed")
             status, error = "error", serde.error_payload(exc)
+        if status == "success":  # every checkpoint it started is stored: the last one is the thread's latest
+            saver.trust_remembered()
         try:
             return await self._settle(claim, kwargs, graph, publisher, status, error, encoder)
         finally:
