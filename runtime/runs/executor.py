@@ -118,15 +118,13 @@ class RunExecutor:
         # The run's own saver remembers what it stores, so settling reads the final state without Postgres
         # once the run has completed (agent/checkpoint_memo.py).
         saver = self.checkpointer_for(claim.user_id).remembering()
-        # One encoder for the run's events and its thread row: the final values' messages are already encoded.
-        encoder = serde.RunEncoder()
         try:
             # Each run sees its user's Store as `store` (a shallow copy of the compiled graph: microseconds).
             graph = self.graphs.get(kwargs["graph_id"], self.checkpointer).copy(
                 update={"store": self.store_for(claim.user_id), "checkpointer": saver})
             async with asyncio.timeout(self.run_timeout_seconds):
                 await self.recover(graph, claim, current=True)
-                await self._stream(graph, publisher, kwargs, config, encoder)
+                await self._stream(graph, publisher, kwargs, config)
                 await publisher.flush()
         except asyncio.CancelledError:
             if control.action is None:
@@ -144,7 +142,7 @@ class RunExecutor:
         if status == "success":  # every checkpoint it started is stored: the last one is the thread's latest
             saver.trust_remembered()
         try:
-            return await self._settle(claim, kwargs, graph, publisher, status, error, encoder)
+            return await self._settle(claim, kwargs, graph, publisher, status, error)
         finally:
             RUNS.labels(status=status).inc()
             RUN_SECONDS.observe(time.monotonic() - started)
@@ -172,7 +170,7 @@ class RunExecutor:
         return config
 
     async def _stream(self, graph: Any, publisher: BatchingPublisher, kwargs: dict[str, Any],
-                      config: dict[str, Any], encoder: serde.RunEncoder) -> None:
+                      config: dict[str, Any]) -> None:
         translator = StreamTranslator(kwargs.get("stream_mode") or ["values"],
                                       subgraphs=bool(kwargs.get("stream_subgraphs")))
         options: dict[str, Any] = {"stream_mode": translator.graph_modes, "subgraphs": translator.subgraphs}
@@ -182,6 +180,7 @@ class RunExecutor:
         context = self._context_for(graph, kwargs.get("context"))
         if context is not None:
             options["context"] = context
+        encoder = serde.RunEncoder()
         if translator.events:
             run_id = str(config["run_id"])
             async for raw in graph.astream_events(_graph_input(kwargs), config, version="v2", **options):
@@ -224,7 +223,7 @@ class RunExecutor:
     # --- settling -------------------------------------------------------------------------------------
 
     async def _settle(self, claim: ClaimedRun, kwargs: dict[str, Any], graph: Any, publisher: BatchingPublisher,
-                      status: str, error: dict[str, Any] | None, encoder: serde.RunEncoder) -> bool:
+                      status: str, error: dict[str, Any] | None) -> bool:
         if status == "rollback":
             await self.checkpointer_for(claim.user_id).adelete_run(str(claim.thread_id), str(claim.run_id))
         snapshot = None
@@ -235,7 +234,7 @@ class RunExecutor:
                 log.exception("reading the final state failed")
         if error is not None:
             publisher.publish("error", serde.dumps(error))
-        values, interrupts = snapshot_json(snapshot, encoder)
+        values, interrupts = snapshot_json(snapshot)
         error_json = None if error is None else serde.dumps(error).decode()
         async with self.db.user_connection(claim.user_id) as conn:
             # Lock order everywhere: thread row, then run rows (run creation and cancel do the same).
@@ -273,9 +272,8 @@ def command_of(command: dict[str, Any]) -> Command:
     return Command(resume=command.get("resume"), update=update, goto=targets)
 
 
-def snapshot_json(snapshot: Any, encoder: serde.RunEncoder | None = None) -> tuple[str | None, str | None]:
-    """Thread-row copies of a state as JSON text, encoded once: its values, and its pending interrupts by task id.
-    With the run's `encoder`, messages its events already carried are not encoded again."""
+def snapshot_json(snapshot: Any) -> tuple[str | None, str | None]:
+    """Thread-row copies of a state as JSON text, encoded once: its values, and its pending interrupts by task id."""
     if snapshot is None:
         return None, None
     values = snapshot.values if snapshot.values is not None else {}
@@ -283,8 +281,8 @@ def snapshot_json(snapshot: Any, encoder: serde.RunEncoder | None = None) -> tup
         task.id: [{"id": i.id, "value": i.value} for i in task.interrupts]
         for task in snapshot.tasks if task.interrupts
     }
-    dumps = serde.dumps if encoder is None else encoder.dumps
-    return dumps(values if isinstance(values, dict) else {"__root__": values}).decode(), dumps(interrupts).decode()
+    return serde.dumps(values if isinstance(values, dict) else {"__root__": values}).decode(), \
+        serde.dumps(interrupts).decode()
 
 
 def snapshot_summary(snapshot: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
