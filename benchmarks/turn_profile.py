@@ -2,6 +2,7 @@
 
     uv run python -m benchmarks.turn_profile sql [--turns 50] [--target ours-redis]
     uv run python -m benchmarks.turn_profile pyspy --py-spy PATH [--seconds 20] [--concurrency 32] [--target ours]
+        [--graph trivial|agent]
     uv run --with pyinstrument python -m benchmarks.turn_profile pyinstrument [--turns 1]
 
 Each starts a private Postgres cluster (see benchmarks/api_bench.py) unless given --database-url (then `sql`
@@ -129,7 +130,7 @@ def environment(args: argparse.Namespace, workdir: Path, helpers: list[subproces
 async def pyspy(args: argparse.Namespace, env: Environment) -> None:
     target = start_ours(env, args.target, args.target)
     try:
-        await http_phase(target, "trivial", 4, 3)  # warm up
+        await http_phase(target, args.graph, 4, 3)  # warm up
         out = env.workdir / "profile.raw"
         pid = target.procs[0].pid
         pids = sorted(tree(target.roots()))
@@ -138,7 +139,7 @@ async def pyspy(args: argparse.Namespace, env: Environment) -> None:
                                 "--format", "raw", "--rate", "250", "--duration", str(int(args.seconds) + 1),
                                 "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        turns, errors, elapsed = await http_phase(target, "trivial", args.concurrency, args.seconds)
+        turns, errors, elapsed = await http_phase(target, args.graph, args.concurrency, args.seconds)
         after = cpu_ticks(tree(target.roots()))
         spy.wait(60)
         cpu_per_turn = cpu_ms_between(before, after) / max(len(turns), 1)
@@ -269,6 +270,7 @@ async def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
     parser.add_argument("--target", default="ours", choices=["ours", "ours-redis"])
+    parser.add_argument("--graph", default="trivial", choices=["trivial", "agent"], help="pyspy: which graph")
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
