@@ -37,6 +37,11 @@ def server_backends(url: str) -> set[int]:
     return {pid for (pid,) in rows}
 
 
+def backend_alive(url: str, pid: int) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() is not None
+
+
 def terminate(url: str, pids: set[int]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (list(pids),))
@@ -147,6 +152,7 @@ async def test_pooled_checkpoint_connections_past_descriptor_1024_are_kept_and_s
         assert pool.get_stats().get("connections_lost", 0) == 0
 
         terminate(url, {pids[0]})  # a dead connection past the limit is still found at checkout
+        await await_until(lambda: not backend_alive(url, pids[0]), timeout=60)  # gone, its goodbye sent
         async with pool.connection() as conn:
             again = (await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"]
         assert again != pids[0]
