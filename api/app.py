@@ -36,6 +36,7 @@ from api.ui import install_ui
 from db.bootstrap import open_database
 from db.session import Database, DatabaseUrls
 from docusign_agent import __version__
+from docusign_agent.gc_tuning import tune_after_startup
 from docusign_agent.secrets import connect_hmac_keys
 from docusign_agent.settings import Settings, load_settings
 from docusign_client.client import DocuSignClient
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, urls: DatabaseUrls | None = Non
             app.state.bus = bus
             app.state.runtime = runtime
             app.state.webhooks = service
+            tune_after_startup(settings)  # the collector, for a long-lived process (docusign_agent/gc_tuning.py)
             yield
 
     # The emulator stands in for DocuSign only when no real DocuSign is configured (never beside it).

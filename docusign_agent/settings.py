@@ -69,6 +69,10 @@ class Settings(BaseSettings):
                                              "pause before 408 (idle time between bytes, not the whole upload).")
     max_connections_per_client: int = Field(default=256, ge=0, description="Open connections per client address "
                                             "(429 beyond); 0: no limit. Behind a proxy every client is the proxy.")
+    gc_freeze_after_startup: bool = Field(default=True, description="Once a server process has started, move "
+                                          "what it holds to the collector's permanent generation (gc.freeze).")
+    gc_gen0_threshold: int = Field(default=20_000, ge=0, description="Allocations between young-generation "
+                                   "collections in a server process (Python's default: 700); 0 keeps Python's.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     langgraph_config: Path | None = Field(
         default=None,

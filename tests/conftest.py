@@ -24,6 +24,11 @@ from db.urls import APP_ROLE, RUNS_ROLE, WEBHOOK_ROLE, with_database, with_user
 from docusign_agent.settings import Settings, load_settings
 
 MACHINE_URL = os.environ.get("TEST_DATABASE_URL")
+# A test process starts hundreds of apps: freezing the collector's view at each start would keep every earlier
+# app's cycles for good. Servers the tests start as processes inherit this too; tests/test_gc_tuning.py turns
+# both on for its own app.
+os.environ.setdefault("GC_FREEZE_AFTER_STARTUP", "false")
+os.environ.setdefault("GC_GEN0_THRESHOLD", "0")
 
 # Fixture modules shared by several suites (loaded here so their asserts are rewritten and loaded once).
 pytest_plugins = ["emulator_helpers", "agent_helpers"]
