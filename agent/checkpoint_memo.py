@@ -99,7 +99,7 @@ class CheckpointMemo:
 
     def latest(self, config: RunnableConfig) -> CheckpointTuple | None:
         """This thread's latest root checkpoint as a read would return it, or None: not trusted, not asked for,
-        or holding a channel whose blob this run did not store."""
+        or holding a channel whose blob this run neither stored nor read."""
         configurable = config["configurable"]
         if not self.trusted or self.checkpoint is None or configurable.get("checkpoint_ns", "") or \
                 configurable.get("checkpoint_id") or str(configurable["thread_id"]) != self.thread_id:

@@ -27,8 +27,20 @@ class State(TypedDict):
     count: int
 
 
+def fork(state: type, checkpointer: PooledPostgresSaver, first: Any, side: Any, ask: Any) -> Any:
+    """`first`, then two parallel tasks: `side` writes and finishes, `ask` asks a person (interrupt)."""
+    builder = StateGraph(state)
+    for name, node in (("first", first), ("side", side), ("ask", ask)):
+        builder.add_node(name, node)
+    builder.add_edge(START, "first")
+    for name in ("side", "ask"):
+        builder.add_edge("first", name)
+        builder.add_edge(name, END)
+    return builder.compile(checkpointer=checkpointer)
+
+
 def build(checkpointer: PooledPostgresSaver) -> Any:
-    """A model-like node, then two parallel tasks: one writes and finishes, one asks a person (interrupt)."""
+    """A model-like node, then a note that finishes beside a question that waits for a person."""
 
     def answer(state: State) -> dict[str, Any]:
         return {"messages": [AIMessage(content=f"seen {len(state['messages'])}")], "count": state.get("count", 0) + 1}
@@ -40,16 +52,7 @@ def build(checkpointer: PooledPostgresSaver) -> Any:
         decision = interrupt({"question": "go on?", "count": state["count"]})
         return {"notes": [f"decided {decision}"]}
 
-    builder = StateGraph(State)
-    builder.add_node("answer", answer)
-    builder.add_node("note", note)
-    builder.add_node("ask", ask)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", "note")
-    builder.add_edge("answer", "ask")
-    builder.add_edge("note", END)
-    builder.add_edge("ask", END)
-    return builder.compile(checkpointer=checkpointer)
+    return fork(State, checkpointer, answer, note, ask)
 
 
 def extend_in_place(left: list[str], right: list[str]) -> list[str]:
@@ -75,16 +78,7 @@ def build_in_place(checkpointer: PooledPostgresSaver) -> Any:
         interrupt("go on?")
         return {}
 
-    builder = StateGraph(InPlace)
-    builder.add_node("first", first)
-    builder.add_node("side", side)
-    builder.add_node("ask", ask)
-    builder.add_edge(START, "first")
-    builder.add_edge("first", "side")
-    builder.add_edge("first", "ask")
-    builder.add_edge("side", END)
-    builder.add_edge("ask", END)
-    return builder.compile(checkpointer=checkpointer)
+    return fork(InPlace, checkpointer, first, side, ask)
 
 
 def comparable(tuple_: Any) -> dict[str, Any]:

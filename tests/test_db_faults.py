@@ -187,7 +187,8 @@ async def test_app_pool_keeps_the_connections_a_burst_opened(
                     await inside.wait()  # all six hold a connection at once
                     return int(pid)
 
-            return set(await asyncio.gather(*(one() for _ in range(6))))
+            # Six at once fit only if the pool holds 2 * pool_size: fewer would wait here, and fail at the timeout.
+            return set(await asyncio.wait_for(asyncio.gather(*(one() for _ in range(6))), timeout=60))
 
         first = await burst()
         assert len(first) == 6  # the peak: 2 * pool_size
