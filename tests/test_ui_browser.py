@@ -347,15 +347,41 @@ def test_narrow_screen(browser: Any, product_server: ProductServer, user: str) -
         tab.close()
 
 
+# Holds the page's GET /auth/local until the test releases it, so the sign-in page is seen while the server has
+# not yet said whether local sign-in is on.
+HOLD_SIGN_IN_STATUS = """() => {
+  const fetch = window.fetch.bind(window);
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  window.releaseSignInStatus = () => release();
+  window.fetch = (url, init) => String(url).endsWith("/auth/local") && !(init && init.method)
+    ? held.then(() => fetch(url, init)) : fetch(url, init);
+}"""
+
+
 def test_local_sign_in(browser: Any, product_server: ProductServer) -> None:
     tab = Session(browser, product_server, None, {"width": 1200, "height": 800})
+    page = tab.page
     try:
-        expect(tab.page.get_by_text("Local user")).to_be_visible(timeout=WAIT)
-        tab.page.get_by_role("button", name="Sign out").click()
-        expect(tab.page.get_by_role("heading", name="Sign in to DocuSign Agent")).to_be_visible(timeout=WAIT)
-        tab.page.get_by_label("Bearer token or API key").fill("not-a-token")
-        tab.page.get_by_role("button", name="Sign in", exact=True).click()
-        expect(tab.page.get_by_role("alert")).to_contain_text("API key is not valid", timeout=WAIT)
+        expect(page.get_by_text("Local user")).to_be_visible(timeout=WAIT)
+        page.evaluate(HOLD_SIGN_IN_STATUS)
+        page.get_by_role("button", name="Sign out").click()
+        # No form until the server has said how to sign in: a form that grew a button above "Sign in" would move
+        # it from under a click already under way.
+        expect(page.get_by_role("status")).to_have_text("Checking how to sign in…", timeout=WAIT)
+        expect(page.get_by_role("heading", name="Sign in to DocuSign Agent")).to_have_count(0)
+        page.evaluate("window.releaseSignInStatus()")
+        expect(page.get_by_role("heading", name="Sign in to DocuSign Agent")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_role("button", name="Continue as the local user")).to_be_visible()
+        expect(page.get_by_role("status")).to_have_text("You signed out.")
+        expect(page.get_by_role("alert")).to_have_count(0)  # signing out is not an error
+        page.get_by_label("Bearer token or API key").fill("not-a-token")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("alert")).to_contain_text("API key is not valid", timeout=WAIT)
+        expect(page.get_by_text("You signed out.")).to_have_count(0)
+        page.get_by_role("button", name="Continue as the local user").click()
+        expect(page.get_by_text("Local user")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_label("Message", exact=True)).to_be_visible()
     finally:
         tab.close()
 

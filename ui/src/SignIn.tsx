@@ -1,5 +1,6 @@
 // Signing in: as the local user on a loopback server (no password), otherwise with a bearer token or an API
-// key, kept for this browser session only.
+// key, kept for this browser session only. The form appears once the server has said whether local sign-in is
+// on, so nothing moves under a pointer that is already on its way to "Sign in".
 import { useEffect, useState } from "react";
 import { describeError, readError, saveCredentials, type Credentials } from "./api";
 
@@ -15,11 +16,14 @@ async function verify(credentials: Credentials): Promise<Credentials> {
 export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) => void; notice?: string }) {
   const [local, setLocal] = useState<{ enabled: boolean; reason?: string } | null>(null);
   const [secret, setSecret] = useState("");
-  const [error, setError] = useState<string | null>(notice ?? null);
+  const [error, setError] = useState<string | null>(null);
+  const [shownNotice, setShownNotice] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
 
   const signInLocally = async () => {
     setBusy(true);
+    setError(null);
+    setShownNotice(undefined);
     try {
       const response = await fetch("/auth/local", { method: "POST" });
       if (!response.ok) throw await readError(response);
@@ -45,6 +49,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
     if (!value) return;
     setBusy(true);
     setError(null);
+    setShownNotice(undefined);
     try {
       const kind = value.split(".").length === 3 ? "bearer" : "api_key";
       const credentials = await verify({ kind, secret: value });
@@ -56,18 +61,22 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
     }
   };
 
-  if (local?.enabled && busy && !error) {
+  if (local === null) {
+    return <main className="signin"><p role="status">Checking how to sign in…</p></main>;
+  }
+  if (local.enabled && busy && !error) {
     return <main className="signin"><p role="status">Signing you in as the local user…</p></main>;
   }
   return (
     <main className="signin">
       <form onSubmit={(e) => { e.preventDefault(); void submit(); }} aria-labelledby="signin-title">
         <h1 id="signin-title">Sign in to DocuSign Agent</h1>
-        {local?.enabled ? (
+        {shownNotice && <p className="signin-notice" role="status">{shownNotice}</p>}
+        {local.enabled ? (
           <p><button type="button" className="primary" onClick={() => void signInLocally()} disabled={busy}>Continue as the local user</button></p>
-        ) : local ? (
+        ) : (
           <p className="muted">Local sign-in is off here ({local.reason}). Paste a bearer token (from <code>docusign-agent token --user you@example.com</code>) or an API key.</p>
-        ) : null}
+        )}
         <div className="form-field">
           <label htmlFor="secret">Bearer token or API key</label>
           <input id="secret" type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)}
