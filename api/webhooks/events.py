@@ -5,13 +5,18 @@ any server process sees updates applied by any other. `Last-Event-ID` (or `?last
 last event received; `0` replays everything retained. Frames: `ready` first, sent only once the subscription is
 open (so an update published right after a client saw `ready` reaches it), then `event: envelope|bulk`,
 `data: <json>`, `id: N`, and a comment line every `heartbeat` seconds so proxies keep the connection open.
+When the server shuts down the stream ends cleanly (its last chunk sent), and the client's EventSource comes
+back with Last-Event-ID to a server that is up.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from contextlib import aclosing
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import orjson
 from fastapi import APIRouter, Header, Query
 from sse_starlette.sse import EventSourceResponse
@@ -24,6 +29,35 @@ from runtime.webhooks.worker import user_stream
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
+T = TypeVar("T")
+# How long sse-starlette waits, once shutdown begins, for a stream to end by itself before cutting it; well
+# inside `serve`'s graceful shutdown (5 s).
+SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+async def until(stop: anyio.Event, items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`items` until `stop` is set. A subscription waits on its queue indefinitely; without this, shutdown could
+    only cancel the response mid-stream, which leaves the HTTP response unfinished (uvicorn logs "ASGI callable
+    returned without completing response" and the client sees a broken chunked body, not an ended stream)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    following: asyncio.Future[T] | None = None
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(items))
+            await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                return
+            try:
+                item = following.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        # Also when the client goes: a read left pending would wait on a detached queue for ever.
+        stopping.cancel()
+        if following is not None:
+            following.cancel()
+
 
 @router.get("/events")
 async def events(
@@ -35,14 +69,16 @@ async def events(
 ) -> EventSourceResponse:
     stream = user_stream(principal.user_id)
     resume = (last_event_id or last_event_id_query or "").strip() or None
+    shutdown = anyio.Event()  # set by sse-starlette when the server begins to shut down
 
     async def frames() -> AsyncIterator[dict[str, Any]]:
         STREAM_CLIENTS.inc()
         try:
             async with bus.subscription(stream, last_id=resume) as messages:
                 yield {"event": "ready", "data": orjson.dumps({"stream": "envelopes", "resumed_after": resume}).decode()}
-                async for message in messages:
-                    yield {"id": message.id, "event": message.event, "data": message.data.decode()}
+                async with aclosing(until(shutdown, messages)) as live:
+                    async for message in live:
+                        yield {"id": message.id, "event": message.event, "data": message.data.decode()}
         except InvalidEventId as exc:
             yield {"event": "error", "data": orjson.dumps({"error": "invalid_last_event_id",
                                                            "message": str(exc)}).decode()}
@@ -50,4 +86,5 @@ async def events(
             STREAM_CLIENTS.dec()
 
     return EventSourceResponse(frames(), ping=heartbeat, headers={"Cache-Control": "no-cache",
-                                                                  "X-Accel-Buffering": "no"})
+                                                                  "X-Accel-Buffering": "no"},
+                               shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_SECONDS)
