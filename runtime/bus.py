@@ -93,12 +93,14 @@ class _LocalStream:
 
 class InProcessBus:
     """Single-process bus. Ids come from one process-wide counter, so they stay monotonic per stream even if a
-    stream expires and is re-created."""
+    stream expires and is re-created. The counter starts at the wall clock in microseconds, so a restarted
+    server's ids are above every id the previous one issued: a client resuming with the old server's
+    Last-Event-ID is sent what the new one published, not made to wait until its counter catches up."""
 
     def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
         self._maxlen = maxlen
         self._streams: dict[str, _LocalStream] = {}
-        self._counter = itertools.count(1)
+        self._counter = itertools.count(time.time_ns() // 1000)
         self._closed = False
         self._last_eviction = 0.0
 

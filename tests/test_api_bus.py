@@ -107,6 +107,22 @@ async def test_expire_and_bad_ids(bus: EventBus) -> None:
         await anext(bus.subscribe(stream, last_id="not-an-id"))
 
 
+async def test_an_id_from_before_a_restart_resumes_with_what_the_restarted_bus_published() -> None:
+    """The embedded default: one process, the in-process bus, and a browser that reconnects with the
+    Last-Event-ID it had from the process before."""
+    stream = f"test:{uuid.uuid4()}"
+    before = InProcessBus()
+    last = [await before.publish(stream, "e", f"old {n}".encode()) for n in range(50)][-1]
+    await before.aclose()
+    after = InProcessBus()
+    try:
+        await after.publish(stream, "e", b"new")
+        async with after.subscription(stream, last_id=last) as resumed:
+            assert [m.data for m in await _take(resumed, 1)] == [b"new"]
+    finally:
+        await after.aclose()
+
+
 async def test_batches_keep_order_and_set_the_lifetime(bus: EventBus) -> None:
     """What a run's publisher relies on: a batch lands in order, with ids after everything before it, and its
     lifetime is set in the same round trip."""
