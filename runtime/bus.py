@@ -15,6 +15,8 @@ Two implementations behind one interface:
 moment it is open); `last_id="0"` replays everything still retained, then live; any other id replays what came
 after it. A caller that must not miss an event published right after it tells someone it is listening (an
 SSE `ready` frame) opens the subscription first. `subscribe(...)` is the same as one async iterator.
+`stop=` ends a subscription cleanly from outside (a server shutting down ends its SSE responses instead of
+having them cut): one waiting task per subscription, and nothing added to the path each message takes.
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ class InvalidEventId(ValueError):
     """A `last_id` that this bus could not have issued (e.g. a malformed Last-Event-ID header)."""
 
 
+class Stop(Protocol):
+    """What ends a subscription early when set: `asyncio.Event` and `anyio.Event` both fit."""
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> object: ...
+
+
 class EventBus(Protocol):
     async def publish(self, stream: str, event: str, data: bytes) -> str:
         """Append an event; returns its id (monotonically increasing within the stream)."""
@@ -62,10 +72,11 @@ class EventBus(Protocol):
         """Append events in order in one round trip, then (if given) set the stream's lifetime as `expire` does."""
         ...
 
-    def subscription(self, stream: str, *,
-                     last_id: str | None = None) -> AbstractAsyncContextManager[AsyncIterator[BusMessage]]:
-        """Open now: replay what is retained after `last_id` ("0": everything; None: nothing), then follow live.
-        Raises InvalidEventId on entering for an id this bus could not have issued."""
+    def subscription(self, stream: str, *, last_id: str | None = None,
+                     stop: Stop | None = None) -> AbstractAsyncContextManager[AsyncIterator[BusMessage]]:
+        """Open now: replay what is retained after `last_id` ("0": everything; None: nothing), then follow live
+        until `stop` is set (its iterator then ends). Raises InvalidEventId on entering for an id this bus could
+        not have issued."""
         ...
 
     def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:
@@ -133,26 +144,34 @@ class InProcessBus:
             ids.append(str(number))
         if ttl_seconds is not None:
             target.expires_at = time.monotonic() + ttl_seconds
-        waiters, target.changed = target.changed, asyncio.Event()
-        waiters.set()  # readers wake once per batch
+        _wake(target)  # readers wake once per batch
         return ids
 
     @asynccontextmanager
-    async def subscription(self, stream: str, *,
-                           last_id: str | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
+    async def subscription(self, stream: str, *, last_id: str | None = None,
+                           stop: Stop | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
         cursor = _parse_local_id(last_id)
         if cursor is None:  # live only: start after whatever is there now
             items = self._stream(stream).items
             cursor = items[-1][0] if items else 0
-        yield self._follow(stream, cursor)
+        watcher = None if stop is None else asyncio.ensure_future(self._wake_when(stop, stream))
+        try:
+            yield self._follow(stream, cursor, stop)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _wake_when(self, stop: Stop, stream: str) -> None:
+        await stop.wait()
+        _wake(self._stream(stream))  # every reader re-checks; the stopped one ends
 
     async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
         async with self.subscription(stream, last_id=last_id) as messages:
             async for message in messages:
                 yield message
 
-    async def _follow(self, stream: str, cursor: int) -> AsyncIterator[BusMessage]:
-        while not self._closed:
+    async def _follow(self, stream: str, cursor: int, stop: Stop | None) -> AsyncIterator[BusMessage]:
+        while not self._closed and not (stop is not None and stop.is_set()):
             target = self._stream(stream)
             changed = target.changed
             pending = [m for n, m in _after(target.items, cursor)]
@@ -169,6 +188,12 @@ class InProcessBus:
         self._closed = True
         for stream in self._streams.values():
             stream.changed.set()
+
+
+def _wake(stream: _LocalStream) -> None:
+    """Wake a stream's readers once: a fresh event for them to wait on next, so none of them spins."""
+    waiters, stream.changed = stream.changed, asyncio.Event()
+    waiters.set()
 
 
 def _after(items: deque[tuple[int, BusMessage]], cursor: int) -> list[tuple[int, BusMessage]]:
@@ -271,6 +296,11 @@ class _StreamReader:
             queue.put_nowait(None)
 
 
+async def _end_when(stop: Stop, queue: asyncio.Queue[BusMessage | None]) -> None:
+    await stop.wait()
+    queue.put_nowait(None)  # the subscriber's iterator ends after what it was already sent
+
+
 class RedisBus:
     def __init__(self, url: str, maxlen: int = DEFAULT_MAXLEN) -> None:
         # Blocking pool: under a burst, callers wait for a connection instead of opening unbounded sockets.
@@ -313,8 +343,8 @@ class RedisBus:
             del self._readers[stream]
 
     @asynccontextmanager
-    async def subscription(self, stream: str, *,
-                           last_id: str | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
+    async def subscription(self, stream: str, *, last_id: str | None = None,
+                           stop: Stop | None = None) -> AsyncIterator[AsyncIterator[BusMessage]]:
         if last_id is not None and last_id not in ("0", ""):
             try:
                 _redis_id(last_id)
@@ -323,9 +353,12 @@ class RedisBus:
         reader = await self._reader(stream)
         _honour_cancellation()
         queue = reader.attach()  # attached before any replay read: nothing published from now on is missed
+        watcher = None if stop is None else asyncio.ensure_future(_end_when(stop, queue))
         try:
             yield self._follow(stream, queue, last_id)
         finally:
+            if watcher is not None:
+                watcher.cancel()
             reader.detach(queue)
 
     async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]

@@ -123,6 +123,29 @@ async def test_an_id_from_before_a_restart_resumes_with_what_the_restarted_bus_p
         await after.aclose()
 
 
+async def test_stop_ends_one_subscription_after_what_it_was_sent(bus: EventBus) -> None:
+    stream = f"test:{uuid.uuid4()}"
+    stop = asyncio.Event()
+    async with bus.subscription(stream, stop=stop) as stopped, bus.subscription(stream) as other:
+        await bus.publish(stream, "e", b"one")
+        assert [m.data for m in await _take(stopped, 1)] == [b"one"]
+        stop.set()
+        async def rest() -> list[BusMessage]:
+            return [m async for m in stopped]
+
+        assert await asyncio.wait_for(rest(), timeout=30) == []  # ends without another message
+        await bus.publish(stream, "e", b"two")
+        assert [m.data for m in await _take(other, 2)] == [b"one", b"two"]  # the others go on
+
+
+async def test_a_subscription_left_before_its_stop_leaves_no_watcher(bus: EventBus) -> None:
+    stream, stop = f"test:{uuid.uuid4()}", asyncio.Event()
+    before = len(asyncio.all_tasks())
+    async with bus.subscription(stream, stop=stop):
+        assert len(asyncio.all_tasks()) > before
+    await await_until(lambda: len(asyncio.all_tasks()) <= before, timeout=30)
+
+
 async def test_batches_keep_order_and_set_the_lifetime(bus: EventBus) -> None:
     """What a run's publisher relies on: a batch lands in order, with ids after everything before it, and its
     lifetime is set in the same round trip."""

@@ -11,10 +11,8 @@ back with Last-Event-ID to a server that is up.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import aclosing
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import anyio
 import orjson
@@ -29,34 +27,9 @@ from runtime.webhooks.worker import user_stream
 
 router = APIRouter(prefix="/v1", tags=["v1"])
 
-T = TypeVar("T")
 # How long sse-starlette waits, once shutdown begins, for a stream to end by itself before cutting it; well
 # inside `serve`'s graceful shutdown (5 s).
 SHUTDOWN_GRACE_SECONDS = 2.0
-
-
-async def until(stop: anyio.Event, items: AsyncIterator[T]) -> AsyncIterator[T]:
-    """`items` until `stop` is set. A subscription waits on its queue indefinitely; without this, shutdown could
-    only cancel the response mid-stream, which leaves the HTTP response unfinished (uvicorn logs "ASGI callable
-    returned without completing response" and the client sees a broken chunked body, not an ended stream)."""
-    stopping = asyncio.ensure_future(stop.wait())
-    following: asyncio.Future[T] | None = None
-    try:
-        while True:
-            following = asyncio.ensure_future(anext(items))
-            await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not following.done():
-                return
-            try:
-                item = following.result()
-            except StopAsyncIteration:
-                return
-            yield item
-    finally:
-        # Also when the client goes: a read left pending would wait on a detached queue for ever.
-        stopping.cancel()
-        if following is not None:
-            following.cancel()
 
 
 @router.get("/events")
@@ -74,11 +47,12 @@ async def events(
     async def frames() -> AsyncIterator[dict[str, Any]]:
         STREAM_CLIENTS.inc()
         try:
-            async with bus.subscription(stream, last_id=resume) as messages:
+            # Ended by the shutdown event, not cancelled: a cancelled response is cut mid-body (uvicorn logs
+            # "ASGI callable returned without completing response"; the client sees a broken chunked body).
+            async with bus.subscription(stream, last_id=resume, stop=shutdown) as messages:
                 yield {"event": "ready", "data": orjson.dumps({"stream": "envelopes", "resumed_after": resume}).decode()}
-                async with aclosing(until(shutdown, messages)) as live:
-                    async for message in live:
-                        yield {"id": message.id, "event": message.event, "data": message.data.decode()}
+                async for message in messages:
+                    yield {"id": message.id, "event": message.event, "data": message.data.decode()}
         except InvalidEventId as exc:
             yield {"event": "error", "data": orjson.dumps({"error": "invalid_last_event_id",
                                                            "message": str(exc)}).decode()}
