@@ -163,7 +163,9 @@ class InProcessBus:
 
     async def _wake_when(self, stop: Stop, stream: str) -> None:
         await stop.wait()
-        _wake(self._stream(stream))  # every reader re-checks; the stopped one ends
+        target = self._streams.get(stream)  # an expired stream's readers were woken when it was dropped
+        if target is not None:
+            _wake(target)  # every reader re-checks; the stopped one ends
 
     async def subscribe(self, stream: str, *, last_id: str | None = None) -> AsyncIterator[BusMessage]:  # type: ignore[override]
         async with self.subscription(stream, last_id=last_id) as messages:
@@ -171,11 +173,13 @@ class InProcessBus:
                 yield message
 
     async def _follow(self, stream: str, cursor: int, stop: Stop | None) -> AsyncIterator[BusMessage]:
-        while not self._closed and not (stop is not None and stop.is_set()):
+        while not self._closed and not _stopped(stop):
             target = self._stream(stream)
             changed = target.changed
             pending = [m for n, m in _after(target.items, cursor)]
             for message in pending:
+                if _stopped(stop):  # a long replay must not outlast a shutdown's grace period
+                    return
                 cursor = int(message.id)
                 yield message
             if not pending:
@@ -188,6 +192,10 @@ class InProcessBus:
         self._closed = True
         for stream in self._streams.values():
             stream.changed.set()
+
+
+def _stopped(stop: Stop | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 def _wake(stream: _LocalStream) -> None:
@@ -298,7 +306,7 @@ class _StreamReader:
 
 async def _end_when(stop: Stop, queue: asyncio.Queue[BusMessage | None]) -> None:
     await stop.wait()
-    queue.put_nowait(None)  # the subscriber's iterator ends after what it was already sent
+    queue.put_nowait(None)  # wakes the subscriber, whose iterator then ends
 
 
 class RedisBus:
@@ -355,7 +363,7 @@ class RedisBus:
         queue = reader.attach()  # attached before any replay read: nothing published from now on is missed
         watcher = None if stop is None else asyncio.ensure_future(_end_when(stop, queue))
         try:
-            yield self._follow(stream, queue, last_id)
+            yield self._follow(stream, queue, last_id, stop)
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -367,20 +375,22 @@ class RedisBus:
                 yield message
 
     async def _follow(self, stream: str, queue: asyncio.Queue[BusMessage | None],
-                      last_id: str | None) -> AsyncIterator[BusMessage]:
+                      last_id: str | None, stop: Stop | None) -> AsyncIterator[BusMessage]:
         seen: tuple[int, int] | None = None
         if last_id is not None:
             start = "-" if last_id in ("0", "") else f"({last_id}"
             replay = await self.redis.xrange(stream, min=start, max="+")
             _honour_cancellation()
             for raw_id, fields in replay:
+                if _stopped(stop):
+                    return
                 message = BusMessage(id=raw_id.decode(), event=fields[_EVENT].decode(),
                                      data=fields.get(_DATA, b""))
                 seen = _redis_id(message.id)
                 yield message
         while True:
             message = await queue.get()
-            if message is None:
+            if message is None or _stopped(stop):
                 return
             if seen is not None and _redis_id(message.id) <= seen:
                 continue  # already delivered by the replay
