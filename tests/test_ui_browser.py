@@ -355,7 +355,11 @@ HOLD_SIGN_IN_STATUS = """() => {
   const held = new Promise((resolve) => { release = resolve; });
   window.releaseSignInStatus = () => release();
   window.fetch = (url, init) => String(url).endsWith("/auth/local") && !(init && init.method)
-    ? held.then(() => fetch(url, init)) : fetch(url, init);
+    ? new Promise((resolve, reject) => {
+        held.then(() => fetch(url, init)).then(resolve, reject);
+        init?.signal?.addEventListener("abort", () => reject(init.signal.reason));  // as a real fetch would
+      })
+    : fetch(url, init);
 }"""
 
 
@@ -382,6 +386,22 @@ def test_local_sign_in(browser: Any, product_server: ProductServer) -> None:
         page.get_by_role("button", name="Continue as the local user").click()
         expect(page.get_by_text("Local user")).to_be_visible(timeout=WAIT)
         expect(page.get_by_label("Message", exact=True)).to_be_visible()
+    finally:
+        tab.close()
+
+
+def test_sign_in_offers_the_token_field_when_the_server_does_not_say(browser: Any,
+                                                                   product_server: ProductServer) -> None:
+    tab = Session(browser, product_server, None, {"width": 1200, "height": 800})
+    page = tab.page
+    try:
+        expect(page.get_by_text("Local user")).to_be_visible(timeout=WAIT)
+        page.evaluate(HOLD_SIGN_IN_STATUS)  # and never released
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("status").filter(has_text="Checking how to sign in")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_text("Local sign-in is off here (the server could not be reached)")).to_be_visible(
+            timeout=WAIT)  # the page gives up waiting after 15 s
+        expect(page.get_by_label("Bearer token or API key")).to_be_editable()
     finally:
         tab.close()
 

@@ -18,10 +18,10 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
   const [secret, setSecret] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [shownNotice, setShownNotice] = useState<string | undefined>(notice);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<"local" | "token" | null>(null);
 
   const signInLocally = async () => {
-    setBusy(true);
+    setBusy("local");
     setError(null);
     setShownNotice(undefined);
     try {
@@ -33,12 +33,13 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
       onSignedIn(credentials);
     } catch (e) {
       setError(describeError(e));
-      setBusy(false);
+      setBusy(null);
     }
   };
 
   useEffect(() => {
-    fetch("/auth/local").then((r) => r.json()).then((status: { enabled: boolean; reason?: string }) => {
+    // A server that never answers must not leave the page without a form: after 15 s, offer the token field.
+    fetch("/auth/local", { signal: AbortSignal.timeout(15_000) }).then((r) => r.json()).then((status: { enabled: boolean; reason?: string }) => {
       setLocal(status);
       if (status.enabled && !notice) void signInLocally();
     }, () => setLocal({ enabled: false, reason: "the server could not be reached" }));
@@ -47,7 +48,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
   const submit = async () => {
     const value = secret.trim();
     if (!value) return;
-    setBusy(true);
+    setBusy("token");
     setError(null);
     setShownNotice(undefined);
     try {
@@ -57,14 +58,14 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
       onSignedIn(credentials);
     } catch (e) {
       setError(describeError(e));
-      setBusy(false);
+      setBusy(null);
     }
   };
 
   if (local === null) {
     return <main className="signin"><p role="status">Checking how to sign in…</p></main>;
   }
-  if (local.enabled && busy && !error) {
+  if (busy === "local" && !error) {
     return <main className="signin"><p role="status">Signing you in as the local user…</p></main>;
   }
   return (
@@ -73,7 +74,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
         <h1 id="signin-title">Sign in to DocuSign Agent</h1>
         {shownNotice && <p className="signin-notice" role="status">{shownNotice}</p>}
         {local.enabled ? (
-          <p><button type="button" className="primary" onClick={() => void signInLocally()} disabled={busy}>Continue as the local user</button></p>
+          <p><button type="button" className="primary" onClick={() => void signInLocally()} disabled={busy !== null}>Continue as the local user</button></p>
         ) : (
           <p className="muted">Local sign-in is off here ({local.reason}). Paste a bearer token (from <code>docusign-agent token --user you@example.com</code>) or an API key.</p>
         )}
@@ -84,7 +85,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (c: Credentials) =>
           <small id="secret-hint" className="hint">Kept for this browser session only.</small>
         </div>
         {error && <p className="error" role="alert">{error}</p>}
-        <button type="submit" className="primary" disabled={busy || !secret.trim()}>Sign in</button>
+        <button type="submit" className="primary" disabled={busy !== null || !secret.trim()}>Sign in</button>
       </form>
     </main>
   );
