@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import operator
 import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypedDict
+
+import pytest
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
@@ -93,93 +96,81 @@ def comparable_state(snapshot: Any) -> dict[str, Any]:
             "tasks": [(t.id, t.name, [(i.id, i.value) for i in t.interrupts]) for t in snapshot.tasks]}
 
 
-async def test_a_completed_run_reads_back_what_postgres_holds_without_a_query(
-        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
-    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
-    pool = open_pool(app_url, max_size=4)
+@pytest.fixture
+async def base(db_factories: dict[str, DatabaseFactory], main_backend: str) -> AsyncIterator[PooledPostgresSaver]:
+    """One user's saver on a fresh database, as the app role (row-level security on)."""
+    pool = open_pool(with_user(db_factories[main_backend].create(), APP_ROLE, None), max_size=4)
     await pool.open()
     try:
-        base = make_checkpointer(pool).for_user(uuid.uuid4())
-        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
-        for turn, graph_input in enumerate([{"messages": [HumanMessage(content="hi")]}, Command(resume="yes"),
-                                            {"messages": [HumanMessage(content="again")]}]):
-            saver = base.remembering()
-            graph = build(saver)
-            async for _ in graph.astream(graph_input, config, durability="async"):
-                pass
-            assert saver.memo is not None and saver.memo.latest(config) is None  # not trusted yet: Postgres
-            saver.trust_remembered()
-            remembered = saver.memo.latest(config)
-            assert remembered is not None, turn
-            stored = await base.aget_tuple(config)  # another saver: the rows themselves
-            assert stored is not None
-            assert comparable(remembered) == comparable(stored), turn
-            # The state the server settles with is the same, interrupts and pending writes included, and stays
-            # the same on a second read (a read applies pending writes to what it was given).
-            fresh = comparable_state(await build(base).aget_state(config))
-            assert comparable_state(await graph.aget_state(config)) == fresh, turn
-            assert comparable_state(await graph.aget_state(config)) == fresh, turn
-            if turn != 1:
-                assert (await graph.aget_state(config)).interrupts, turn  # the interrupt is pending again
-                assert [w[1] for w in remembered.pending_writes].count("notes") == 1  # the finished sibling
+        yield make_checkpointer(pool).for_user(uuid.uuid4())
     finally:
         await pool.close()
+
+
+async def assert_the_memo_is_the_rows(saver: PooledPostgresSaver, base: PooledPostgresSaver,
+                                      build_graph: Callable[[PooledPostgresSaver], Any], config: Any) -> Any:
+    """Once trusted, the memo's latest checkpoint is what another saver reads from the rows, and the state a
+    graph settles with is the same, interrupts and pending writes included, on a first and a second read (a
+    read applies pending writes to what it was given). Returns the remembered tuple."""
+    saver.trust_remembered()
+    assert saver.memo is not None
+    remembered = saver.memo.latest(config)
+    stored = await base.aget_tuple(config)  # another saver: the rows themselves
+    assert remembered is not None and stored is not None
+    assert comparable(remembered) == comparable(stored)
+    fresh = comparable_state(await build_graph(base).aget_state(config))
+    graph = build_graph(saver)
+    assert comparable_state(await graph.aget_state(config)) == fresh
+    assert comparable_state(await graph.aget_state(config)) == fresh
+    return remembered
+
+
+async def test_a_completed_run_reads_back_what_postgres_holds_without_a_query(base: PooledPostgresSaver) -> None:
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    for turn, graph_input in enumerate([{"messages": [HumanMessage(content="hi")]}, Command(resume="yes"),
+                                        {"messages": [HumanMessage(content="again")]}]):
+        saver = base.remembering()
+        graph = build(saver)
+        async for _ in graph.astream(graph_input, config, durability="async"):
+            pass
+        assert saver.memo is not None and saver.memo.latest(config) is None  # not trusted yet: Postgres
+        remembered = await assert_the_memo_is_the_rows(saver, base, build, config)
+        if turn != 1:
+            assert (await graph.aget_state(config)).interrupts, turn  # the interrupt is pending again
+            assert [w[1] for w in remembered.pending_writes].count("notes") == 1  # the finished sibling
 
 
 async def test_objects_changed_in_place_after_they_were_stored_are_not_what_the_memo_returns(
-        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
+        base: PooledPostgresSaver) -> None:
     """The memo answers with what was stored, decoded afresh: not the live lists a node or a reducer changed
     after the checkpoint was written (with `sync` durability the rows hold the values before the change)."""
-    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
-    pool = open_pool(app_url, max_size=4)
-    await pool.open()
-    try:
-        base = make_checkpointer(pool).for_user(uuid.uuid4())
-        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
-        saver = base.remembering()
-        graph = build_in_place(saver)
-        async for _ in graph.astream({"log": []}, config, durability="sync"):
-            pass
-        saver.trust_remembered()
-        assert saver.memo is not None
-        remembered = saver.memo.latest(config)
-        stored = await base.aget_tuple(config)
-        assert remembered is not None and stored is not None
-        assert comparable(remembered) == comparable(stored)
-        fresh = comparable_state(await build_in_place(base).aget_state(config))
-        assert comparable_state(await graph.aget_state(config)) == fresh
-        assert comparable_state(await graph.aget_state(config)) == fresh
-    finally:
-        await pool.close()
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    saver = base.remembering()
+    async for _ in build_in_place(saver).astream({"log": []}, config, durability="sync"):
+        pass
+    await assert_the_memo_is_the_rows(saver, base, build_in_place, config)
 
 
-async def test_what_the_memo_does_not_answer_goes_to_postgres(
-        db_factories: dict[str, DatabaseFactory], main_backend: str) -> None:
-    """A given checkpoint id, another thread, and everything after a delete or a rollback: read from the rows."""
-    app_url = with_user(db_factories[main_backend].create(), APP_ROLE, None)
-    pool = open_pool(app_url, max_size=4)
-    await pool.open()
-    try:
-        base = make_checkpointer(pool).for_user(uuid.uuid4())
-        thread = str(uuid.uuid4())
-        config = {"configurable": {"thread_id": thread}}
-        first = base.remembering()
-        async for _ in build(first).astream({"messages": [HumanMessage(content="hi")]}, config):
-            pass
-        first.trust_remembered()
-        assert first.memo is not None
-        latest = first.memo.latest(config)
-        assert latest is not None
-        parent = latest.parent_config
-        assert parent is not None
-        assert first.memo.latest(parent) is None  # a given checkpoint id
-        assert first.memo.latest({"configurable": {"thread_id": str(uuid.uuid4())}}) is None  # another thread
-        by_id = await first.aget_tuple(parent)
-        assert by_id is not None and by_id.config["configurable"]["checkpoint_id"] == \
-            parent["configurable"]["checkpoint_id"]
+async def test_what_the_memo_does_not_answer_goes_to_postgres(base: PooledPostgresSaver) -> None:
+    """A given checkpoint id, another thread, and everything after a delete: read from the rows. (A memo not
+    yet trusted, as after a failed or rolled-back run, reads Postgres too: the first test checks it.)"""
+    thread = str(uuid.uuid4())
+    config = {"configurable": {"thread_id": thread}}
+    first = base.remembering()
+    async for _ in build(first).astream({"messages": [HumanMessage(content="hi")]}, config):
+        pass
+    first.trust_remembered()
+    assert first.memo is not None
+    latest = first.memo.latest(config)
+    assert latest is not None
+    parent = latest.parent_config
+    assert parent is not None
+    assert first.memo.latest(parent) is None  # a given checkpoint id
+    assert first.memo.latest({"configurable": {"thread_id": str(uuid.uuid4())}}) is None  # another thread
+    by_id = await first.aget_tuple(parent)
+    assert by_id is not None and by_id.config["configurable"]["checkpoint_id"] == \
+        parent["configurable"]["checkpoint_id"]
 
-        await first.adelete_thread(thread)  # forgotten: the thread is gone for this saver too
-        assert await first.aget_tuple(config) is None
-        assert await base.aget_tuple(config) is None
-    finally:
-        await pool.close()
+    await first.adelete_thread(thread)  # forgotten: the thread is gone for this saver too
+    assert await first.aget_tuple(config) is None
+    assert await base.aget_tuple(config) is None
